@@ -1,0 +1,163 @@
+"""FLX settings: environment (``FLX_`` prefix, the original names as aliases) and ``.env``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MASK = "********"
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class SettingsError(Exception):
+    """A setting has a bad value; the message is one line naming the variable."""
+
+
+class FlxSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="FLX_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+        validate_default=True,
+    )
+
+    home: Path = Field(default=Path(".flx"), description="Embedded database, venvs, logs, keys")
+    database_url: str | None = Field(
+        default=None, validation_alias=_env("FLX_DATABASE_URL", "DATABASE_URL"),
+        description="SQLAlchemy URL; SQLite at $FLX_HOME/flx.db when unset",
+    )
+    redis_url: str | None = Field(default=None, validation_alias=_env("FLX_REDIS_URL", "REDIS_URL"))
+    debug_mode: bool = Field(default=False, validation_alias=_env("FLX_DEBUG", "DEBUG_MODE"))
+    log_level: Literal["debug", "info", "warning", "error"] = "warning"
+    log_format: Literal["auto", "console", "json"] = "auto"
+
+    # Auth
+    jwt_algorithm: Literal["RS256"] = Field(
+        default="RS256", validation_alias=_env("FLX_JWT_ALGORITHM", "JWT_ALGORITHM")
+    )
+    jwt_private_key: SecretStr | None = Field(
+        default=None, validation_alias=_env("FLX_JWT_PRIVATE_KEY", "JWT_SECRET_KEY"),
+        description="PEM text or a path to a PEM file; generated into $FLX_HOME/keys if unset",
+    )
+    jwt_issuer: str = "flx"
+    jwt_audience: str = "flx"
+    access_token_ttl_seconds: int = Field(default=900, gt=0)
+    refresh_token_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
+    bcrypt_rounds: int = Field(default=12, ge=4, le=20)
+    password_min_length: int = Field(default=12, ge=8)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lock_seconds: int = Field(default=15 * 60, ge=1)
+    admin_email: str | None = None
+    admin_password: SecretStr | None = None
+
+    # Adapters
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
+    grpc_port: int = Field(default=50051, ge=1, le=65535,
+                           validation_alias=_env("FLX_GRPC_PORT", "GRPC_PORT"))
+    server: str | None = Field(default=None, description="Talk to a FLX server instead of local")
+
+    # Plugins and engine
+    plugin_watch_directory: Path | None = Field(
+        default=None, validation_alias=_env("FLX_PLUGIN_WATCH_DIRECTORY", "PLUGIN_WATCH_DIRECTORY")
+    )
+    run_timeout_seconds: float | None = Field(default=None, gt=0)
+    termination_grace_seconds: float = Field(default=10.0, gt=0)
+    heartbeat_seconds: float = Field(default=5.0, gt=0)
+    state_backend: Literal["database", "filesystem"] = "database"
+    state_retention: int = Field(default=100, ge=1, description="State versions kept per id")
+    install_parallelism: int = Field(default=4, ge=1, le=32)
+
+    @field_validator("database_url", "redis_url", "server", mode="before")
+    @classmethod
+    def _blank_is_none(cls, v: Any) -> Any:
+        return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_db(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        scheme = v.split("://", 1)[0] if "://" in v else ""
+        if not scheme.startswith(("sqlite", "postgresql", "postgres")):
+            raise ValueError("must be a sqlite:// or postgresql:// URL")
+        return v
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis:// URL")
+        return v
+
+    @property
+    def home_path(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.database_url is None or self.database_url.startswith("sqlite")
+
+    def masked(self) -> dict[str, Any]:
+        """Every effective setting, with secrets and URL passwords masked."""
+        out: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = MASK if value.get_secret_value() else ""
+            elif isinstance(value, str) and name.endswith("_url"):
+                value = mask_url(value)
+            elif isinstance(value, Path):
+                value = str(value)
+            out[name] = value
+        return out
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by a mask."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return MASK
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username or ''}:{MASK}@{parts.hostname or ''}"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def _variable_for(field_name: str) -> str:
+    field = FlxSettings.model_fields.get(field_name)
+    alias = field.validation_alias if field else None
+    if isinstance(alias, AliasChoices):
+        for choice in alias.choices:
+            if isinstance(choice, str) and choice in os.environ:
+                return choice
+        first = alias.choices[0]
+        return first if isinstance(first, str) else field_name
+    return f"FLX_{field_name.upper()}"
+
+
+def load_settings(**overrides: Any) -> FlxSettings:
+    """Read the settings; a bad value raises SettingsError naming the variable."""
+    try:
+        return FlxSettings(**overrides)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = str(err["loc"][0]) if err.get("loc") else "?"
+        name = loc if loc.isupper() else _variable_for(loc)
+        msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+        raw = err.get("input")
+        shown = "" if "secret" in loc or "password" in loc or "key" in loc else f" (got {raw!r})"
+        raise SettingsError(f"invalid setting {name}: {msg}{shown}") from None

@@ -1,0 +1,130 @@
+"""The Pipeline aggregate: what to extract, how to map it, where to load it, and when."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from flx_core.domain.base import new_id
+from flx_core.domain.errors import ValidationFailed
+from flx_core.domain.events import PipelineCreated, PipelineDeleted, PipelineUpdated
+from flx_core.domain.pydantic_base import DomainAggregateRoot, utc_now
+from flx_core.domain.value_objects import CronExpression, validate_name
+
+#: Fields a pipeline update may change.
+UPDATABLE_FIELDS = frozenset(
+    {
+        "description",
+        "extractor",
+        "mappers",
+        "loader",
+        "config",
+        "select",
+        "schedule",
+        "enabled",
+        "tags",
+        "state_id",
+    }
+)
+
+
+class Pipeline(DomainAggregateRoot):
+    id: str = Field(default_factory=new_id)
+    name: str
+    description: str = ""
+    extractor: str
+    mappers: list[str] = Field(default_factory=list)
+    loader: str
+    #: Per-plugin setting overrides: ``{"tap-x": {"start_date": "2024-01-01"}}``.
+    config: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    #: Meltano-style select rules: ``stream.property``, ``stream.*``, ``!stream.secret``.
+    select: list[str] = Field(default_factory=list)
+    schedule: CronExpression | None = None
+    enabled: bool = True
+    tags: list[str] = Field(default_factory=list)
+    state_id: str = ""
+    created_at: datetime = Field(default_factory=utc_now)
+    updated_at: datetime = Field(default_factory=utc_now)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return validate_name(v, "pipeline name")
+
+    @field_validator("extractor", "loader")
+    @classmethod
+    def _plugin_ref(cls, v: str) -> str:
+        return validate_name(v, "plugin name")
+
+    @field_validator("mappers")
+    @classmethod
+    def _mappers(cls, v: list[str]) -> list[str]:
+        return [validate_name(m, "mapper name") for m in v]
+
+    @field_validator("select")
+    @classmethod
+    def _select(cls, v: list[str]) -> list[str]:
+        for rule in v:
+            if not rule.strip().lstrip("!"):
+                raise ValueError("empty select rule")
+        return [r.strip() for r in v]
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, v: list[str]) -> list[str]:
+        return sorted({t.strip() for t in v if t.strip()})
+
+    def model_post_init(self, context: Any, /) -> None:
+        if not self.state_id:
+            self.state_id = self.name
+
+    @classmethod
+    def create(cls, **fields: Any) -> Pipeline:
+        pipeline = cls(**fields)
+        pipeline.record(
+            PipelineCreated(
+                aggregate_id=pipeline.id,
+                name=pipeline.name,
+                extractor=pipeline.extractor,
+                loader=pipeline.loader,
+            )
+        )
+        return pipeline
+
+    def update(self, now: datetime | None = None, **changes: Any) -> dict[str, Any]:
+        """Apply changes; returns the fields that really changed (and records the event)."""
+        unknown = set(changes) - UPDATABLE_FIELDS
+        if unknown:
+            raise ValidationFailed(f"cannot update field(s): {', '.join(sorted(unknown))}")
+        candidate = self.model_dump() | changes
+        # Validate the whole aggregate before touching self, so a bad value changes nothing.
+        validated = type(self).model_validate(candidate)
+        changed: dict[str, Any] = {}
+        for key in changes:
+            new = getattr(validated, key)
+            if getattr(self, key) != new:
+                changed[key] = new
+        for key, value in changed.items():
+            object.__setattr__(self, key, value)
+        if changed:
+            self.updated_at = now or utc_now()
+            self.record(
+                PipelineUpdated(
+                    aggregate_id=self.id,
+                    name=self.name,
+                    changes={
+                        k: (str(v) if isinstance(v, CronExpression) else v)
+                        for k, v in changed.items()
+                    },
+                )
+            )
+        return changed
+
+    def delete(self) -> None:
+        self.record(PipelineDeleted(aggregate_id=self.id, name=self.name))
+
+    @property
+    def plugin_names(self) -> list[str]:
+        return [self.extractor, *self.mappers, self.loader]

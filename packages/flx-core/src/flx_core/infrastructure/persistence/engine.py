@@ -1,0 +1,76 @@
+"""Database URLs and engines: SQLite (embedded default) and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from flx_core.config import FlxSettings
+
+
+def database_url(settings: FlxSettings) -> str:
+    """The configured URL, or SQLite at ``$FLX_HOME/flx.db``."""
+    if settings.database_url:
+        return settings.database_url
+    return f"sqlite:///{settings.home_path / 'flx.db'}"
+
+
+def async_url(url: str) -> str:
+    """The URL with the async driver FLX uses (aiosqlite, psycopg 3)."""
+    scheme, _, rest = url.partition("://")
+    base = scheme.split("+", 1)[0]
+    if base == "sqlite":
+        return f"sqlite+aiosqlite://{rest}"
+    if base in ("postgresql", "postgres"):
+        return f"postgresql+psycopg://{rest}"
+    raise ValueError(f"unsupported database URL scheme {scheme!r}")
+
+
+def sync_url(url: str) -> str:
+    """The URL with a synchronous driver, for migrations."""
+    scheme, _, rest = url.partition("://")
+    base = scheme.split("+", 1)[0]
+    if base == "sqlite":
+        return f"sqlite://{rest}"
+    if base in ("postgresql", "postgres"):
+        return f"postgresql+psycopg://{rest}"
+    raise ValueError(f"unsupported database URL scheme {scheme!r}")
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def sqlite_path(url: str) -> Path | None:
+    if not is_sqlite(url):
+        return None
+    rest = url.partition("://")[2]
+    path = rest[1:] if rest.startswith("/") else rest
+    return Path(path) if path and path != ":memory:" else None
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets `flx execution cancel` write while `flx run` holds the database.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    path = sqlite_path(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(async_url(url), echo=echo, connect_args={"timeout": 30})
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(async_url(url), echo=echo, pool_pre_ping=True)
+
+
+def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
+    return async_sessionmaker(engine, expire_on_commit=False)

@@ -1,0 +1,110 @@
+"""Schema migrations: one Alembic history per package that owns tables.
+
+Each history has its own version table, so packages migrate independently; they are applied
+in the order of their declared dependencies (core first). Packages contribute a
+:class:`MigrationSet` through the ``flx.migrations`` entry-point group.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from flx_core.infrastructure.persistence.engine import sync_url
+
+
+@dataclass(frozen=True)
+class MigrationSet:
+    name: str
+    script_location: Path
+    version_table: str
+    depends_on: tuple[str, ...] = ()
+
+
+CORE_MIGRATIONS = MigrationSet(
+    name="core",
+    script_location=Path(__file__).parent / "migrations",
+    version_table="flx_core_alembic_version",
+)
+
+
+def discover_migration_sets() -> list[MigrationSet]:
+    """The core set plus those of installed packages, dependencies first."""
+    sets = {CORE_MIGRATIONS.name: CORE_MIGRATIONS}
+    for ep in entry_points(group="flx.migrations"):
+        ms = ep.load()
+        sets[ms.name] = ms
+    ordered: list[MigrationSet] = []
+
+    def visit(ms: MigrationSet, trail: tuple[str, ...]) -> None:
+        if ms in ordered:
+            return
+        if ms.name in trail:
+            raise ValueError(f"migration dependency cycle: {' -> '.join((*trail, ms.name))}")
+        for dep in ms.depends_on:
+            if dep in sets:
+                visit(sets[dep], (*trail, ms.name))
+        ordered.append(ms)
+
+    for ms in sorted(sets.values(), key=lambda m: (m.name != "core", m.name)):
+        visit(ms, ())
+    return ordered
+
+
+def _config(ms: MigrationSet, url: str) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(ms.script_location))
+    cfg.set_main_option("sqlalchemy.url", sync_url(url).replace("%", "%%"))
+    cfg.attributes["version_table"] = ms.version_table
+    return cfg
+
+
+def heads(ms: MigrationSet) -> set[str]:
+    from alembic.script import ScriptDirectory
+
+    return set(ScriptDirectory.from_config(_config(ms, "sqlite://")).get_heads())
+
+
+def upgrade(url: str, revision: str = "heads", sets: list[MigrationSet] | None = None) -> None:
+    from alembic import command
+
+    for ms in sets or discover_migration_sets():
+        command.upgrade(_config(ms, url), revision)
+
+
+def downgrade(url: str, revision: str, package: str = "core") -> None:
+    """Downgrade one package's history (``revision`` may be ``base`` or ``-1``)."""
+    from alembic import command
+
+    by_name = {ms.name: ms for ms in discover_migration_sets()}
+    if package not in by_name:
+        raise ValueError(f"no migrations for package {package!r} (have {', '.join(by_name)})")
+    # Dependents first: downgrading core under tables that reference it would fail.
+    command.downgrade(_config(by_name[package], url), revision)
+
+
+def current(url: str) -> dict[str, str | None]:
+    """The applied revision of every history (None: not migrated)."""
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import create_engine
+
+    engine = create_engine(sync_url(url))
+    out: dict[str, str | None] = {}
+    try:
+        with engine.connect() as conn:
+            for ms in discover_migration_sets():
+                ctx = MigrationContext.configure(conn, opts={"version_table": ms.version_table})
+                out[ms.name] = ctx.get_current_revision()
+    finally:
+        engine.dispose()
+    return out
+
+
+def is_up_to_date(url: str) -> bool:
+    sets = discover_migration_sets()
+    applied = current(url)
+    return all(applied.get(ms.name) in heads(ms) for ms in sets)

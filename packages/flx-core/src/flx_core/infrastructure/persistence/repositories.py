@@ -1,0 +1,291 @@
+"""SQL repositories: map table rows to and from domain aggregates."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Table, and_, delete, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flx_core.domain.errors import AlreadyExists, ConcurrencyConflict
+from flx_core.domain.execution import PipelineExecution
+from flx_core.domain.pipeline import Pipeline
+from flx_core.domain.plugin import Plugin
+from flx_core.domain.ports import (
+    EventFilter,
+    EventStore,
+    ExecutionFilter,
+    ExecutionRepository,
+    Page,
+    PipelineFilter,
+    PipelineRepository,
+    PluginRepository,
+    StoredEvent,
+)
+from flx_core.domain.pydantic_base import DomainAggregateRoot, DomainEvent
+from flx_core.domain.value_objects import ExecutionStatus, PluginType
+from flx_core.infrastructure.persistence import tables as t
+from flx_core.infrastructure.persistence.cursor import (
+    aware,
+    decode_cursor,
+    encode_cursor,
+    parse_time,
+)
+
+ACTIVE = (ExecutionStatus.PENDING, ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)
+
+
+async def _save_versioned(
+    session: AsyncSession, table: Table, aggregate: DomainAggregateRoot, values: dict[str, Any]
+) -> None:
+    """UPDATE guarded by the version the aggregate was read at (optimistic locking)."""
+    values = values | {"version": aggregate.version + 1}
+    result = await session.execute(
+        update(table)
+        .where(table.c.id == aggregate.id, table.c.version == aggregate.version)
+        .values(**values)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise ConcurrencyConflict(
+            f"{table.name[:-1]} {aggregate.id} was changed by someone else; reload and retry",
+            id=aggregate.id,
+        )
+    aggregate.version += 1
+
+
+# -- pipelines --------------------------------------------------------------------------
+def _pipeline_values(p: Pipeline) -> dict[str, Any]:
+    return {
+        "id": p.id, "name": p.name, "description": p.description, "extractor": p.extractor,
+        "mappers": list(p.mappers), "loader": p.loader, "config": p.config,
+        "select_rules": list(p.select), "schedule": p.schedule.value if p.schedule else None,
+        "enabled": p.enabled, "tags": list(p.tags), "state_id": p.state_id,
+        "created_at": p.created_at, "updated_at": p.updated_at,
+    }
+
+
+def _pipeline_from(row: Any) -> Pipeline:
+    m = row._mapping
+    return Pipeline(
+        id=m["id"], name=m["name"], description=m["description"], extractor=m["extractor"],
+        mappers=m["mappers"], loader=m["loader"], config=m["config"], select=m["select_rules"],
+        schedule={"value": m["schedule"]} if m["schedule"] else None, enabled=m["enabled"],
+        tags=m["tags"], state_id=m["state_id"], version=m["version"],
+        created_at=aware(m["created_at"]), updated_at=aware(m["updated_at"]),
+    )
+
+
+class SqlPipelineRepository(PipelineRepository):
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, pipeline: Pipeline) -> None:
+        try:
+            async with self.session.begin_nested():
+                await self.session.execute(
+                    insert(t.pipelines).values(**_pipeline_values(pipeline), version=1)
+                )
+        except IntegrityError:
+            raise AlreadyExists(f"pipeline {pipeline.name!r} already exists") from None
+        pipeline.version = 1
+
+    async def get(self, pipeline_id: str) -> Pipeline | None:
+        row = (await self.session.execute(
+            select(t.pipelines).where(t.pipelines.c.id == pipeline_id))).first()
+        return _pipeline_from(row) if row else None
+
+    async def get_by_name(self, name: str) -> Pipeline | None:
+        row = (await self.session.execute(
+            select(t.pipelines).where(t.pipelines.c.name == name))).first()
+        return _pipeline_from(row) if row else None
+
+    async def save(self, pipeline: Pipeline) -> None:
+        await _save_versioned(self.session, t.pipelines, pipeline, _pipeline_values(pipeline))
+
+    async def delete(self, pipeline: Pipeline) -> None:
+        await self.session.execute(delete(t.pipelines).where(t.pipelines.c.id == pipeline.id))
+
+    async def list(
+        self, flt: PipelineFilter, *, limit: int = 50, cursor: str | None = None
+    ) -> Page[Pipeline]:
+        c = t.pipelines.c
+        query = select(t.pipelines).order_by(c.name).limit(limit + 1)
+        if flt.name_contains:
+            query = query.where(c.name.contains(flt.name_contains, autoescape=True))
+        if flt.extractor:
+            query = query.where(c.extractor == flt.extractor)
+        if flt.loader:
+            query = query.where(c.loader == flt.loader)
+        if flt.enabled is not None:
+            query = query.where(c.enabled == flt.enabled)
+        if cursor:
+            (after,) = decode_cursor(cursor, 1)
+            query = query.where(c.name > after)
+        rows = (await self.session.execute(query)).all()
+        items = [_pipeline_from(r) for r in rows]
+        if flt.tag:
+            # Tags are a JSON list; filtering in Python keeps one query for both databases.
+            items = [p for p in items if flt.tag in p.tags]
+        more = len(rows) > limit
+        items = items[:limit]
+        nxt = encode_cursor(rows[limit - 1]._mapping["name"]) if more else None
+        return Page(items=items, next_cursor=nxt)
+
+
+# -- plugins ----------------------------------------------------------------------------
+def _plugin_values(p: Plugin) -> dict[str, Any]:
+    return {
+        "id": p.id, "name": p.name, "plugin_type": p.plugin_type.value, "variant": p.variant,
+        "pip_url": p.pip_url, "namespace": p.namespace, "executable": p.executable,
+        "settings": [s.model_dump(mode="json") for s in p.settings], "config": p.config,
+        "capabilities": list(p.capabilities), "created_at": p.created_at,
+        "updated_at": p.updated_at,
+    }
+
+
+def _plugin_from(row: Any) -> Plugin:
+    m = dict(row._mapping)
+    m["created_at"], m["updated_at"] = aware(m["created_at"]), aware(m["updated_at"])
+    return Plugin.model_validate(m)
+
+
+class SqlPluginRepository(PluginRepository):
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, plugin: Plugin) -> None:
+        try:
+            async with self.session.begin_nested():
+                await self.session.execute(
+                    insert(t.plugins).values(**_plugin_values(plugin), version=1)
+                )
+        except IntegrityError:
+            raise AlreadyExists(f"plugin {plugin.name!r} already exists") from None
+        plugin.version = 1
+
+    async def get_by_name(self, name: str) -> Plugin | None:
+        row = (await self.session.execute(
+            select(t.plugins).where(t.plugins.c.name == name))).first()
+        return _plugin_from(row) if row else None
+
+    async def save(self, plugin: Plugin) -> None:
+        await _save_versioned(self.session, t.plugins, plugin, _plugin_values(plugin))
+
+    async def delete(self, plugin: Plugin) -> None:
+        await self.session.execute(delete(t.plugins).where(t.plugins.c.id == plugin.id))
+
+    async def list(self, plugin_type: PluginType | None = None) -> list[Plugin]:
+        query = select(t.plugins).order_by(t.plugins.c.plugin_type, t.plugins.c.name)
+        if plugin_type is not None:
+            query = query.where(t.plugins.c.plugin_type == plugin_type.value)
+        return [_plugin_from(r) for r in (await self.session.execute(query)).all()]
+
+
+# -- executions -------------------------------------------------------------------------
+def _execution_values(e: PipelineExecution) -> dict[str, Any]:
+    values = e.model_dump(exclude={"version"})
+    values["status"] = e.status.value
+    return values
+
+
+def _execution_from(row: Any) -> PipelineExecution:
+    m = dict(row._mapping)
+    for key in ("created_at", "started_at", "finished_at", "heartbeat_at"):
+        m[key] = aware(m[key])
+    return PipelineExecution.model_validate(m)
+
+
+class SqlExecutionRepository(ExecutionRepository):
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, execution: PipelineExecution) -> None:
+        await self.session.execute(
+            insert(t.executions).values(**_execution_values(execution), version=1)
+        )
+        execution.version = 1
+
+    async def get(self, execution_id: str) -> PipelineExecution | None:
+        row = (await self.session.execute(
+            select(t.executions).where(t.executions.c.id == execution_id))).first()
+        return _execution_from(row) if row else None
+
+    async def save(self, execution: PipelineExecution) -> None:
+        await _save_versioned(
+            self.session, t.executions, execution, _execution_values(execution)
+        )
+
+    async def list(
+        self, flt: ExecutionFilter, *, limit: int = 50, cursor: str | None = None
+    ) -> Page[PipelineExecution]:
+        c = t.executions.c
+        query = select(t.executions).order_by(c.created_at.desc(), c.id.desc()).limit(limit + 1)
+        if flt.pipeline_id:
+            query = query.where(c.pipeline_id == flt.pipeline_id)
+        if flt.pipeline_name:
+            query = query.where(c.pipeline_name == flt.pipeline_name)
+        if flt.statuses:
+            query = query.where(c.status.in_([s.value for s in flt.statuses]))
+        if flt.since:
+            query = query.where(c.created_at >= flt.since)
+        if cursor:
+            created, last_id = decode_cursor(cursor, 2)
+            when = parse_time(created)
+            query = query.where(
+                or_(c.created_at < when, and_(c.created_at == when, c.id < last_id))
+            )
+        rows = (await self.session.execute(query)).all()
+        items = [_execution_from(r) for r in rows[:limit]]
+        nxt = None
+        if len(rows) > limit:
+            last = items[-1]
+            nxt = encode_cursor(last.created_at, last.id)
+        return Page(items=items, next_cursor=nxt)
+
+    async def active_for(self, pipeline_id: str) -> Sequence[PipelineExecution]:
+        c = t.executions.c
+        query = select(t.executions).where(
+            c.pipeline_id == pipeline_id, c.status.in_([s.value for s in ACTIVE])
+        ).order_by(c.created_at)
+        return [_execution_from(r) for r in (await self.session.execute(query)).all()]
+
+
+# -- audit trail ------------------------------------------------------------------------
+class SqlEventStore(EventStore):
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def append(self, events: Sequence[DomainEvent], actor: str) -> None:
+        rows = [
+            {
+                "event_id": str(e.event_id), "event_type": e.event_type(),
+                "aggregate_id": e.aggregate_id, "actor": actor, "occurred_at": e.occurred_at,
+                "payload": e.model_dump(
+                    mode="json", exclude={"event_id", "occurred_at", "aggregate_id"}
+                ),
+            }
+            for e in events
+        ]
+        await self.session.execute(insert(t.events), rows)
+
+    async def list(self, flt: EventFilter, *, limit: int = 100) -> list[StoredEvent]:
+        c = t.events.c
+        query = select(t.events).order_by(c.position.desc()).limit(limit)
+        if flt.aggregate_id:
+            query = query.where(c.aggregate_id == flt.aggregate_id)
+        if flt.event_type:
+            query = query.where(c.event_type == flt.event_type)
+        if flt.actor:
+            query = query.where(c.actor == flt.actor)
+        if flt.since:
+            query = query.where(c.occurred_at >= flt.since)
+        if flt.until:
+            query = query.where(c.occurred_at < flt.until)
+        out = []
+        for row in (await self.session.execute(query)).all():
+            m = dict(row._mapping)
+            m["occurred_at"] = aware(m["occurred_at"])
+            out.append(StoredEvent.model_validate(m))
+        return out

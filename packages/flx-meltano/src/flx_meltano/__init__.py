@@ -1,0 +1,1 @@
+"""flx_meltano."""

@@ -1,0 +1,52 @@
+"""structlog configuration, done once by the composition root of each process."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import IO, Any, Literal
+
+import structlog
+
+LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
+          "error": logging.ERROR}
+
+SECRET_KEYS = ("password", "secret", "token", "private_key", "authorization", "api_key")
+
+
+def _redact(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    """Mask values of keys that name a secret, whatever the call site passed."""
+    for key in list(event):
+        if any(s in key.lower() for s in SECRET_KEYS):
+            event[key] = "********"
+    return event
+
+
+def configure_logging(
+    level: str = "warning",
+    fmt: Literal["auto", "console", "json"] = "auto",
+    stream: IO[str] | None = None,
+) -> None:
+    """Console renderer on a terminal, JSON lines otherwise; logs go to stderr."""
+    out = stream or sys.stderr
+    as_json = fmt == "json" or (fmt == "auto" and not out.isatty())
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if as_json
+        else structlog.dev.ConsoleRenderer(colors=out.isatty())
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _redact,
+            structlog.processors.StackInfoRenderer(),
+            structlog.processors.format_exc_info if as_json else structlog.dev.set_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(LEVELS.get(level, logging.WARNING)),
+        logger_factory=structlog.PrintLoggerFactory(file=out),
+        cache_logger_on_first_use=False,
+    )
+    logging.basicConfig(level=LEVELS.get(level, logging.WARNING), stream=out, force=True)
