@@ -8,8 +8,12 @@ from typing import IO, Any, Literal
 
 import structlog
 
-LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
-          "error": logging.ERROR}
+LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
 
 SECRET_KEYS = ("password", "secret", "token", "private_key", "authorization", "api_key")
 

@@ -30,8 +30,8 @@ from flx_core.application.pipelines import (
     GetPipeline as GetPipeline,
     ListPipelines as ListPipelines,
     UpdatePipeline as UpdatePipeline,
+    core_module as core_module,
     load_pipeline as load_pipeline,
-    module as core_module,
 )
 from flx_core.application.plugins import (
     AddPlugin as AddPlugin,

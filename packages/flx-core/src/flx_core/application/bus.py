@@ -67,12 +67,12 @@ class Application:
         for module in ordered:
             if module.name in known:
                 continue
-            for cmd, handler in module.commands.items():
-                self.register_command(cmd, handler)
-            for qry, handler in module.queries.items():
-                self.register_query(qry, handler)
-            for evt, handler in module.events:
-                self.subscribe(evt, handler)
+            for cmd, command_handler in module.commands.items():
+                self.register_command(cmd, command_handler)
+            for qry, query_handler in module.queries.items():
+                self.register_query(qry, query_handler)
+            for evt, event_handler in module.events:
+                self.subscribe(evt, event_handler)
             self.modules.append(module)
 
     def register_command(self, command_type: type[Command], handler: Handler) -> Registration:
@@ -117,13 +117,17 @@ class Application:
     # -- dispatch ------------------------------------------------------------------------
     def _context(self, principal: Principal, uow: UnitOfWork) -> HandlerContext:
         return HandlerContext(
-            principal=principal, uow=uow, clock=self.clock, services=self.services, app=self,
+            principal=principal,
+            uow=uow,
+            clock=self.clock,
+            services=self.services,
+            app=self,
             uow_factory=self.uow_factory,
         )
 
     def _authorize(self, message: Message, principal: Principal) -> ServiceResult[Any] | None:
         needed = type(message).permission
-        if principal.can(needed):
+        if needed is None or principal.can(needed):
             return None
         log.info("permission_denied", subject=principal.subject, message=type(message).__name__)
         return ServiceResult.failure(
@@ -138,9 +142,7 @@ class Application:
         table = self._commands if is_command else self._queries
         handler = table.get(type(message))
         if handler is None:
-            return ServiceResult.failure(
-                f"no handler for {type(message).__name__}", "no_handler"
-            )
+            return ServiceResult.failure(f"no handler for {type(message).__name__}", "no_handler")
         denied = self._authorize(message, principal)
         if denied is not None:
             return denied
@@ -175,8 +177,11 @@ class Application:
                     await uow.commit()
                     more = uow.collect_new_events()
             except Exception:
-                log.exception("event_handler_failed", event=type(event).__name__,
-                              handler=getattr(handler, "__qualname__", repr(handler)))
+                log.exception(
+                    "event_handler_failed",
+                    event_type=type(event).__name__,
+                    handler=getattr(handler, "__qualname__", repr(handler)),
+                )
                 continue
             for follow_up in more:
                 await self.publish(follow_up, principal=who)

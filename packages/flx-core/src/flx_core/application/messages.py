@@ -12,8 +12,9 @@ from flx_core.domain.security import Permission
 class Message(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    #: What the caller's principal must hold for the bus to run the handler.
-    permission: ClassVar[Permission]
+    #: What the caller's principal must hold for the bus to run the handler. ``None`` marks
+    #: the few public messages (logging in), which anyone may send.
+    permission: ClassVar[Permission | None]
 
     @classmethod
     def message_name(cls) -> str:

@@ -21,7 +21,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 #: The initialization order of the original specification, used to break ties.
 CANONICAL_ORDER = (
-    "core", "auth", "observability", "plugin", "grpc", "api", "web", "cli", "meltano",
+    "core",
+    "auth",
+    "observability",
+    "plugin",
+    "grpc",
+    "api",
+    "web",
+    "cli",
+    "meltano",
 )
 
 

@@ -16,6 +16,7 @@ from flx_core.domain.pydantic_base import ServiceResult
 from flx_core.domain.security import Permission
 
 module = ApplicationModule("core")
+core_module = module
 
 
 class CreatePipeline(Command):
@@ -99,7 +100,9 @@ async def update_pipeline(cmd: UpdatePipeline, ctx: HandlerContext) -> ServiceRe
         raise ConcurrencyConflict(
             f"pipeline {pipeline.name!r} changed since version {cmd.expected_version} "
             f"(now at version {pipeline.version}); reload it and retry",
-            pipeline=pipeline.name, expected=cmd.expected_version, actual=pipeline.version,
+            pipeline=pipeline.name,
+            expected=cmd.expected_version,
+            actual=pipeline.version,
         )
     changes = dict(cmd.changes)
     if "schedule" in changes:

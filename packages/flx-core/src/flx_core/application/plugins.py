@@ -69,8 +69,9 @@ async def load_plugin(uow: UnitOfWork, name: str) -> Plugin:
 async def add_plugin(cmd: AddPlugin, ctx: HandlerContext) -> ServiceResult[Plugin]:
     if await ctx.uow.plugins.get_by_name(cmd.name):
         raise AlreadyExists(f"plugin {cmd.name!r} already exists", plugin=cmd.name)
-    plugin = Plugin.create(**cmd.model_dump(), created_at=ctx.clock.now(),
-                           updated_at=ctx.clock.now())
+    plugin = Plugin.create(
+        **cmd.model_dump(), created_at=ctx.clock.now(), updated_at=ctx.clock.now()
+    )
     await ctx.uow.plugins.add(plugin)
     ctx.uow.track(plugin)
     return ServiceResult.success(plugin)

@@ -33,7 +33,8 @@ class FlxSettings(BaseSettings):
 
     home: Path = Field(default=Path(".flx"), description="Embedded database, venvs, logs, keys")
     database_url: str | None = Field(
-        default=None, validation_alias=_env("FLX_DATABASE_URL", "DATABASE_URL"),
+        default=None,
+        validation_alias=_env("FLX_DATABASE_URL", "DATABASE_URL"),
         description="SQLAlchemy URL; SQLite at $FLX_HOME/flx.db when unset",
     )
     redis_url: str | None = Field(default=None, validation_alias=_env("FLX_REDIS_URL", "REDIS_URL"))
@@ -46,7 +47,8 @@ class FlxSettings(BaseSettings):
         default="RS256", validation_alias=_env("FLX_JWT_ALGORITHM", "JWT_ALGORITHM")
     )
     jwt_private_key: SecretStr | None = Field(
-        default=None, validation_alias=_env("FLX_JWT_PRIVATE_KEY", "JWT_SECRET_KEY"),
+        default=None,
+        validation_alias=_env("FLX_JWT_PRIVATE_KEY", "JWT_SECRET_KEY"),
         description="PEM text or a path to a PEM file; generated into $FLX_HOME/keys if unset",
     )
     jwt_issuer: str = "flx"
@@ -63,8 +65,9 @@ class FlxSettings(BaseSettings):
     # Adapters
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
-    grpc_port: int = Field(default=50051, ge=1, le=65535,
-                           validation_alias=_env("FLX_GRPC_PORT", "GRPC_PORT"))
+    grpc_port: int = Field(
+        default=50051, ge=1, le=65535, validation_alias=_env("FLX_GRPC_PORT", "GRPC_PORT")
+    )
     server: str | None = Field(default=None, description="Talk to a FLX server instead of local")
 
     # Plugins and engine
@@ -149,6 +152,15 @@ def _variable_for(field_name: str) -> str:
     return f"FLX_{field_name.upper()}"
 
 
+def _field_of(loc: str) -> str:
+    """The field an error location names (a field name or one of its aliases)."""
+    for name, field in FlxSettings.model_fields.items():
+        alias = field.validation_alias
+        if name == loc or (isinstance(alias, AliasChoices) and loc in alias.choices):
+            return name
+    return loc
+
+
 def load_settings(**overrides: Any) -> FlxSettings:
     """Read the settings; a bad value raises SettingsError naming the variable."""
     try:
@@ -156,7 +168,7 @@ def load_settings(**overrides: Any) -> FlxSettings:
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = str(err["loc"][0]) if err.get("loc") else "?"
-        name = loc if loc.isupper() else _variable_for(loc)
+        name = _variable_for(_field_of(loc))
         msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
         raw = err.get("input")
         shown = "" if "secret" in loc or "password" in loc or "key" in loc else f" (got {raw!r})"

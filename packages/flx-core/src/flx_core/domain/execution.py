@@ -62,8 +62,9 @@ class PipelineExecution(DomainAggregateRoot):
         self._move(ExecutionStatus.QUEUED)
         self.record(ExecutionQueued(aggregate_id=self.id, pipeline_name=self.pipeline_name))
 
-    def start(self, *, host: str | None = None, pid: int | None = None,
-              now: datetime | None = None) -> None:
+    def start(
+        self, *, host: str | None = None, pid: int | None = None, now: datetime | None = None
+    ) -> None:
         self._move(ExecutionStatus.RUNNING)
         self.started_at = self.heartbeat_at = now or utc_now()
         self.host, self.pid = host, pid
@@ -72,8 +73,12 @@ class PipelineExecution(DomainAggregateRoot):
     def beat(self, now: datetime | None = None) -> None:
         self.heartbeat_at = now or utc_now()
 
-    def record_progress(self, stream_counts: dict[str, int], state_commits: int | None = None,
-                        byte_count: int | None = None) -> None:
+    def record_progress(
+        self,
+        stream_counts: dict[str, int],
+        state_commits: int | None = None,
+        byte_count: int | None = None,
+    ) -> None:
         self.stream_counts = dict(stream_counts)
         self.records = sum(stream_counts.values())
         if state_commits is not None:
@@ -87,20 +92,24 @@ class PipelineExecution(DomainAggregateRoot):
             self.started_at = self.finished_at
         return Duration.between(self.started_at, self.finished_at).seconds
 
-    def succeed(self, *, exit_codes: dict[str, int] | None = None,
-                now: datetime | None = None) -> None:
+    def succeed(
+        self, *, exit_codes: dict[str, int] | None = None, now: datetime | None = None
+    ) -> None:
         self._move(ExecutionStatus.SUCCEEDED)
         self.exit_codes = dict(exit_codes or {})
         seconds = self._finish(now)
         self.record(
             ExecutionSucceeded(
-                aggregate_id=self.id, pipeline_name=self.pipeline_name,
-                duration_seconds=seconds, records=self.records,
+                aggregate_id=self.id,
+                pipeline_name=self.pipeline_name,
+                duration_seconds=seconds,
+                records=self.records,
             )
         )
 
-    def fail(self, error: str, *, exit_codes: dict[str, int] | None = None,
-             now: datetime | None = None) -> None:
+    def fail(
+        self, error: str, *, exit_codes: dict[str, int] | None = None, now: datetime | None = None
+    ) -> None:
         self._move(ExecutionStatus.FAILED)
         self.error = error
         if exit_codes:
@@ -108,13 +117,16 @@ class PipelineExecution(DomainAggregateRoot):
         seconds = self._finish(now)
         self.record(
             ExecutionFailed(
-                aggregate_id=self.id, pipeline_name=self.pipeline_name,
-                duration_seconds=seconds, error=error,
+                aggregate_id=self.id,
+                pipeline_name=self.pipeline_name,
+                duration_seconds=seconds,
+                error=error,
             )
         )
 
-    def cancel(self, *, exit_codes: dict[str, int] | None = None,
-               now: datetime | None = None) -> None:
+    def cancel(
+        self, *, exit_codes: dict[str, int] | None = None, now: datetime | None = None
+    ) -> None:
         self._move(ExecutionStatus.CANCELLED)
         if exit_codes:
             self.exit_codes = dict(exit_codes)

@@ -226,8 +226,13 @@ class StateStorePort(ABC):
 
     @abstractmethod
     async def set(
-        self, state_id: str, value: dict[str, Any], *, execution_id: str | None = None,
-        partial: bool = False, note: str = "",
+        self,
+        state_id: str,
+        value: dict[str, Any],
+        *,
+        execution_id: str | None = None,
+        partial: bool = False,
+        note: str = "",
     ) -> StateVersion: ...
 
     @abstractmethod

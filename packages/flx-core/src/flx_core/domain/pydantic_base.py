@@ -52,7 +52,7 @@ class DomainEntity(DomainBaseModel):
     id: Any
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.id == self.id  # type: ignore[attr-defined]
+        return type(other) is type(self) and bool(other.id == self.id)
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, self.id))

@@ -40,7 +40,9 @@ class Principal(DomainValueObject):
     def system(cls, name: str = "system") -> Principal:
         """The built-in principal of the local CLI on the embedded default: may do everything."""
         return cls(
-            subject=name, roles=frozenset({"system"}), permissions=frozenset(Permission),
+            subject=name,
+            roles=frozenset({"system"}),
+            permissions=frozenset(Permission),
             is_system=True,
         )
 

@@ -73,7 +73,9 @@ class ExecutionStatus(StrEnum):
         return new in _TRANSITIONS[self]
 
 
-_TERMINAL = frozenset({ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED})
+_TERMINAL = frozenset(
+    {ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED}
+)
 _TRANSITIONS: dict[ExecutionStatus, frozenset[ExecutionStatus]] = {
     ExecutionStatus.PENDING: frozenset(
         {
@@ -107,7 +109,7 @@ class SettingKind(StrEnum):
     INTEGER = "integer"
     NUMBER = "number"
     BOOLEAN = "boolean"
-    SECRET = "secret"
+    SECRET = "secret"  # noqa: S105 - a setting kind, not a password
     OBJECT = "object"
     ARRAY = "array"
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Table, and_, delete, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flx_core.domain.errors import AlreadyExists, ConcurrencyConflict
@@ -42,11 +42,21 @@ async def _save_versioned(
 ) -> None:
     """UPDATE guarded by the version the aggregate was read at (optimistic locking)."""
     values = values | {"version": aggregate.version + 1}
-    result = await session.execute(
-        update(table)
-        .where(table.c.id == aggregate.id, table.c.version == aggregate.version)
-        .values(**values)
-    )
+    try:
+        result = await session.execute(
+            update(table)
+            .where(table.c.id == aggregate.id, table.c.version == aggregate.version)
+            .values(**values)
+        )
+    except OperationalError as exc:
+        # SQLite refuses a write from a transaction whose snapshot is older than the last
+        # commit ("database is locked"): another writer got there first.
+        if "locked" not in str(exc):
+            raise
+        raise ConcurrencyConflict(
+            f"{table.name[:-1]} {aggregate.id} was changed by someone else; reload and retry",
+            id=aggregate.id,
+        ) from None
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise ConcurrencyConflict(
             f"{table.name[:-1]} {aggregate.id} was changed by someone else; reload and retry",
@@ -58,22 +68,41 @@ async def _save_versioned(
 # -- pipelines --------------------------------------------------------------------------
 def _pipeline_values(p: Pipeline) -> dict[str, Any]:
     return {
-        "id": p.id, "name": p.name, "description": p.description, "extractor": p.extractor,
-        "mappers": list(p.mappers), "loader": p.loader, "config": p.config,
-        "select_rules": list(p.select), "schedule": p.schedule.value if p.schedule else None,
-        "enabled": p.enabled, "tags": list(p.tags), "state_id": p.state_id,
-        "created_at": p.created_at, "updated_at": p.updated_at,
+        "id": p.id,
+        "name": p.name,
+        "description": p.description,
+        "extractor": p.extractor,
+        "mappers": list(p.mappers),
+        "loader": p.loader,
+        "config": p.config,
+        "select_rules": list(p.select),
+        "schedule": p.schedule.value if p.schedule else None,
+        "enabled": p.enabled,
+        "tags": list(p.tags),
+        "state_id": p.state_id,
+        "created_at": p.created_at,
+        "updated_at": p.updated_at,
     }
 
 
 def _pipeline_from(row: Any) -> Pipeline:
     m = row._mapping
     return Pipeline(
-        id=m["id"], name=m["name"], description=m["description"], extractor=m["extractor"],
-        mappers=m["mappers"], loader=m["loader"], config=m["config"], select=m["select_rules"],
-        schedule={"value": m["schedule"]} if m["schedule"] else None, enabled=m["enabled"],
-        tags=m["tags"], state_id=m["state_id"], version=m["version"],
-        created_at=aware(m["created_at"]), updated_at=aware(m["updated_at"]),
+        id=m["id"],
+        name=m["name"],
+        description=m["description"],
+        extractor=m["extractor"],
+        mappers=m["mappers"],
+        loader=m["loader"],
+        config=m["config"],
+        select=m["select_rules"],
+        schedule={"value": m["schedule"]} if m["schedule"] else None,
+        enabled=m["enabled"],
+        tags=m["tags"],
+        state_id=m["state_id"],
+        version=m["version"],
+        created_at=aware(m["created_at"]),
+        updated_at=aware(m["updated_at"]),
     )
 
 
@@ -92,13 +121,15 @@ class SqlPipelineRepository(PipelineRepository):
         pipeline.version = 1
 
     async def get(self, pipeline_id: str) -> Pipeline | None:
-        row = (await self.session.execute(
-            select(t.pipelines).where(t.pipelines.c.id == pipeline_id))).first()
+        row = (
+            await self.session.execute(select(t.pipelines).where(t.pipelines.c.id == pipeline_id))
+        ).first()
         return _pipeline_from(row) if row else None
 
     async def get_by_name(self, name: str) -> Pipeline | None:
-        row = (await self.session.execute(
-            select(t.pipelines).where(t.pipelines.c.name == name))).first()
+        row = (
+            await self.session.execute(select(t.pipelines).where(t.pipelines.c.name == name))
+        ).first()
         return _pipeline_from(row) if row else None
 
     async def save(self, pipeline: Pipeline) -> None:
@@ -137,10 +168,17 @@ class SqlPipelineRepository(PipelineRepository):
 # -- plugins ----------------------------------------------------------------------------
 def _plugin_values(p: Plugin) -> dict[str, Any]:
     return {
-        "id": p.id, "name": p.name, "plugin_type": p.plugin_type.value, "variant": p.variant,
-        "pip_url": p.pip_url, "namespace": p.namespace, "executable": p.executable,
-        "settings": [s.model_dump(mode="json") for s in p.settings], "config": p.config,
-        "capabilities": list(p.capabilities), "created_at": p.created_at,
+        "id": p.id,
+        "name": p.name,
+        "plugin_type": p.plugin_type.value,
+        "variant": p.variant,
+        "pip_url": p.pip_url,
+        "namespace": p.namespace,
+        "executable": p.executable,
+        "settings": [s.model_dump(mode="json") for s in p.settings],
+        "config": p.config,
+        "capabilities": list(p.capabilities),
+        "created_at": p.created_at,
         "updated_at": p.updated_at,
     }
 
@@ -166,8 +204,9 @@ class SqlPluginRepository(PluginRepository):
         plugin.version = 1
 
     async def get_by_name(self, name: str) -> Plugin | None:
-        row = (await self.session.execute(
-            select(t.plugins).where(t.plugins.c.name == name))).first()
+        row = (
+            await self.session.execute(select(t.plugins).where(t.plugins.c.name == name))
+        ).first()
         return _plugin_from(row) if row else None
 
     async def save(self, plugin: Plugin) -> None:
@@ -208,14 +247,15 @@ class SqlExecutionRepository(ExecutionRepository):
         execution.version = 1
 
     async def get(self, execution_id: str) -> PipelineExecution | None:
-        row = (await self.session.execute(
-            select(t.executions).where(t.executions.c.id == execution_id))).first()
+        row = (
+            await self.session.execute(
+                select(t.executions).where(t.executions.c.id == execution_id)
+            )
+        ).first()
         return _execution_from(row) if row else None
 
     async def save(self, execution: PipelineExecution) -> None:
-        await _save_versioned(
-            self.session, t.executions, execution, _execution_values(execution)
-        )
+        await _save_versioned(self.session, t.executions, execution, _execution_values(execution))
 
     async def list(
         self, flt: ExecutionFilter, *, limit: int = 50, cursor: str | None = None
@@ -246,9 +286,11 @@ class SqlExecutionRepository(ExecutionRepository):
 
     async def active_for(self, pipeline_id: str) -> Sequence[PipelineExecution]:
         c = t.executions.c
-        query = select(t.executions).where(
-            c.pipeline_id == pipeline_id, c.status.in_([s.value for s in ACTIVE])
-        ).order_by(c.created_at)
+        query = (
+            select(t.executions)
+            .where(c.pipeline_id == pipeline_id, c.status.in_([s.value for s in ACTIVE]))
+            .order_by(c.created_at)
+        )
         return [_execution_from(r) for r in (await self.session.execute(query)).all()]
 
 
@@ -260,8 +302,11 @@ class SqlEventStore(EventStore):
     async def append(self, events: Sequence[DomainEvent], actor: str) -> None:
         rows = [
             {
-                "event_id": str(e.event_id), "event_type": e.event_type(),
-                "aggregate_id": e.aggregate_id, "actor": actor, "occurred_at": e.occurred_at,
+                "event_id": str(e.event_id),
+                "event_type": e.event_type(),
+                "aggregate_id": e.aggregate_id,
+                "actor": actor,
+                "occurred_at": e.occurred_at,
                 "payload": e.model_dump(
                     mode="json", exclude={"event_id", "occurred_at", "aggregate_id"}
                 ),

@@ -1,0 +1,61 @@
+"""The root `flx` command: global flags and the registry of command groups.
+
+Command groups live one per module under ``flx_cli.commands`` and are imported lazily.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+import click
+
+from flx_cli.lazy import LazyGroup
+from flx_cli.state import CliState
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "pipeline": (
+        "flx_cli.commands.pipeline:pipeline",
+        "Create, list, show, update and delete pipelines.",
+    ),
+    "config": ("flx_cli.commands.config:config", "Show the effective settings (secrets masked)."),
+    "db": ("flx_cli.commands.db:db", "Database migrations: upgrade, current, downgrade."),
+    "plugin": ("flx_cli.commands.plugin:plugin", "Connectors and extension plugins."),
+    "run": ("flx_cli.commands.run:run", "Run a pipeline now."),
+    "execution": ("flx_cli.commands.execution:execution", "List, inspect, follow and cancel runs."),
+    "state": ("flx_cli.commands.state:state", "Incremental state: get, set, history, restore."),
+    "demo": ("flx_cli.commands.demo:demo", "Set up and run the demo pipeline."),
+    "user": ("flx_cli.commands.user:user", "Manage users and their roles."),
+    "auth": ("flx_cli.commands.auth:auth", "Log in, verify tokens, sessions and keys."),
+}
+
+
+def _version() -> str:
+    try:
+        return version("flx-cli")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+@click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(_version(), "--version", prog_name="flx")
+@click.option("--debug", is_flag=True, help="Debug logs and full tracebacks on errors.")
+@click.option("--verbose", "-v", is_flag=True, help="Informational logs.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, verbose: bool, as_json: bool) -> None:
+    """FLX: run and manage Singer pipelines (extract, map, load) for a team."""
+    ctx.obj = CliState(debug=debug, verbose=verbose, json=as_json)
+
+
+def available_commands() -> dict[str, tuple[str, str]]:
+    """Registered groups whose module exists (helps tests and --help stay honest)."""
+    import importlib.util
+
+    return {
+        name: spec
+        for name, spec in COMMANDS.items()
+        if importlib.util.find_spec(spec[0].split(":")[0]) is not None
+    }
+
+
+cli.lazy = available_commands()  # type: ignore[attr-defined]

@@ -1,0 +1,34 @@
+"""`flx config show`: the effective settings, secrets masked."""
+
+from __future__ import annotations
+
+import click
+
+from flx_cli.output import print_json, print_mapping
+from flx_cli.state import CliState, pass_state
+
+
+@click.group()
+def config() -> None:
+    """Show the effective settings (secrets masked)."""
+
+
+@config.command("show")
+@pass_state
+def show(state: CliState) -> None:
+    """Print every effective setting; passwords, keys and URL passwords are masked."""
+    from flx_core.infrastructure.persistence import database_url
+
+    settings = state.settings()
+    data = settings.masked()
+    data["effective_database_url"] = _masked_url(database_url(settings))
+    if state.json:
+        print_json(data)
+    else:
+        print_mapping("FLX settings", data)
+
+
+def _masked_url(url: str) -> str:
+    from flx_core.config import mask_url
+
+    return mask_url(url)

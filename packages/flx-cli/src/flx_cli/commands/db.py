@@ -1,0 +1,100 @@
+"""`flx db`: apply, inspect and roll back schema migrations."""
+
+from __future__ import annotations
+
+import click
+
+from flx_cli.output import print_json, print_table, say
+from flx_cli.state import CliState, fail, pass_state
+
+
+def _url(state: CliState) -> str:
+    from flx_core.infrastructure.persistence import database_url
+
+    settings = state.settings()
+    settings.home_path.mkdir(parents=True, exist_ok=True)
+    return database_url(settings)
+
+
+@click.group()
+def db() -> None:
+    """Database migrations: upgrade, current, downgrade."""
+
+
+@db.command("upgrade")
+@pass_state
+def upgrade(state: CliState) -> None:
+    """Apply every pending migration of every package."""
+    from flx_core.infrastructure.persistence import current, upgrade as run_upgrade
+
+    url = _url(state)
+    try:
+        run_upgrade(url)
+        revisions = current(url)
+    except Exception as exc:
+        _db_error(state, exc)
+    print_json(revisions) if state.json else say(
+        "database is at " + ", ".join(f"{k}={v}" for k, v in revisions.items())
+    )
+
+
+@db.command("current")
+@pass_state
+def current_cmd(state: CliState) -> None:
+    """Show the applied revision of each package's history."""
+    from flx_core.infrastructure.persistence import current, discover_migration_sets, heads
+
+    url = _url(state)
+    try:
+        revisions = current(url)
+    except Exception as exc:
+        _db_error(state, exc)
+    rows = []
+    for ms in discover_migration_sets():
+        head = ", ".join(sorted(heads(ms)))
+        applied = revisions.get(ms.name)
+        rows.append(
+            {
+                "package": ms.name,
+                "current": applied,
+                "head": head,
+                "up_to_date": applied in heads(ms),
+            }
+        )
+    if state.json:
+        print_json(rows)
+    else:
+        print_table(
+            "Migrations",
+            ["package", "current", "head", "up to date"],
+            [(r["package"], r["current"] or "-", r["head"], r["up_to_date"]) for r in rows],
+        )
+
+
+@db.command("downgrade")
+@click.argument("revision")
+@click.option(
+    "--package", default="core", show_default=True, help="Which package's history to move."
+)
+@pass_state
+def downgrade(state: CliState, revision: str, package: str) -> None:
+    """Move one package's schema back to REVISION (e.g. -1 or base)."""
+    from flx_core.infrastructure.persistence import current, downgrade as run_downgrade
+
+    url = _url(state)
+    try:
+        run_downgrade(url, revision, package)
+        revisions = current(url)
+    except Exception as exc:
+        _db_error(state, exc)
+    print_json(revisions) if state.json else say(
+        "database is at " + ", ".join(f"{k}={v}" for k, v in revisions.items())
+    )
+
+
+def _db_error(state: CliState, exc: Exception) -> None:
+    from flx_cli.state import describe
+
+    if state.debug:
+        raise exc
+    fail(describe(exc))

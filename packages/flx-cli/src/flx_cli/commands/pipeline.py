@@ -1,0 +1,320 @@
+"""`flx pipeline`: create, list, show, update, delete, enable and disable pipelines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from flx_cli.output import print_json, print_mapping, print_table, say
+from flx_cli.parsing import load_pipeline_file, plugin_config
+from flx_cli.state import CliState, fail, pass_state, unwrap
+
+if TYPE_CHECKING:
+    from flx_core.bootstrap import Runtime
+
+
+def pipeline_dict(p: Any) -> dict[str, Any]:
+    data: dict[str, Any] = p.model_dump(mode="json")
+    data["schedule"] = p.schedule.value if p.schedule else None
+    return data
+
+
+async def _execute(runtime: Runtime, message: Any) -> Any:
+    from flx_core.domain import Principal
+
+    return await runtime.app.execute(message, principal=Principal.system())
+
+
+@click.group()
+def pipeline() -> None:
+    """Create, list, show, update and delete pipelines."""
+
+
+@pipeline.command("create")
+@click.argument("name", required=False)
+@click.option("--extractor", "-e", help="Extractor (tap) plugin name.")
+@click.option("--loader", "-l", help="Loader (target) plugin name.")
+@click.option("--mapper", "-m", "mappers", multiple=True, help="Mapper plugin, in order.")
+@click.option(
+    "--config",
+    "-c",
+    "configs",
+    multiple=True,
+    help="PLUGIN.SETTING=VALUE (PLUGIN may be 'extractor' or 'loader').",
+)
+@click.option("--select", "-s", "selects", multiple=True, help="Select rule, e.g. users.*")
+@click.option("--schedule", help="Cron expression, e.g. '0 * * * *'.")
+@click.option("--description", "-d", default=None)
+@click.option("--tag", "tags", multiple=True)
+@click.option("--disabled", is_flag=True, help="Create it disabled.")
+@click.option(
+    "-f",
+    "--file",
+    "file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="YAML file with the pipeline fields (options override it).",
+)
+@pass_state
+def create(
+    state: CliState,
+    name: str | None,
+    extractor: str | None,
+    loader: str | None,
+    mappers: tuple[str, ...],
+    configs: tuple[str, ...],
+    selects: tuple[str, ...],
+    schedule: str | None,
+    description: str | None,
+    tags: tuple[str, ...],
+    disabled: bool,
+    file: Path | None,
+) -> None:
+    """Create pipeline NAME: extractor -> mappers -> loader."""
+    fields: dict[str, Any] = load_pipeline_file(file) if file else {}
+    overrides = {
+        "name": name,
+        "extractor": extractor,
+        "loader": loader,
+        "mappers": list(mappers) or None,
+        "select": list(selects) or None,
+        "schedule": schedule,
+        "description": description,
+        "tags": list(tags) or None,
+    }
+    fields.update({k: v for k, v in overrides.items() if v is not None})
+    if disabled:
+        fields["enabled"] = False
+    for required in ("name", "extractor", "loader"):
+        if not fields.get(required):
+            hint = "NAME" if required == "name" else f"--{required}"
+            fail(f"missing {required}: give it as {hint} or in the -f file", 2)
+    roles = {"extractor": fields["extractor"], "loader": fields["loader"]}
+    if configs:
+        extra = plugin_config(configs, roles)
+        merged = dict(fields.get("config") or {})
+        for plugin, values in extra.items():
+            merged[plugin] = {**merged.get(plugin, {}), **values}
+        fields["config"] = merged
+
+    async def go(runtime: Runtime) -> Any:
+        from flx_core.application import CreatePipeline, describe_validation_error
+        from pydantic import ValidationError
+
+        try:
+            cmd = CreatePipeline(**fields)
+        except ValidationError as exc:
+            fail(describe_validation_error(exc))
+        return unwrap(await _execute(runtime, cmd))
+
+    created = state.run(go)
+    if state.json:
+        print_json(pipeline_dict(created))
+    else:
+        say(f"created pipeline {created.name}: {' -> '.join(created.plugin_names)}")
+
+
+@pipeline.command("list")
+@click.option("--extractor", default=None)
+@click.option("--loader", default=None)
+@click.option("--tag", default=None)
+@click.option("--enabled/--disabled", "enabled", default=None)
+@click.option("--name-contains", default=None)
+@click.option("--limit", type=click.IntRange(1, 500), default=100)
+@click.option("--cursor", default=None, help="Cursor of the next page, from a previous listing.")
+@pass_state
+def list_pipelines(
+    state: CliState,
+    extractor: str | None,
+    loader: str | None,
+    tag: str | None,
+    enabled: bool | None,
+    name_contains: str | None,
+    limit: int,
+    cursor: str | None,
+) -> None:
+    """List pipelines."""
+
+    async def go(runtime: Runtime) -> Any:
+        from flx_core.application import ListPipelines
+        from flx_core.domain.ports import PipelineFilter
+
+        flt = PipelineFilter(
+            extractor=extractor,
+            loader=loader,
+            tag=tag,
+            enabled=enabled,
+            name_contains=name_contains,
+        )
+        return unwrap(
+            await _execute(runtime, ListPipelines(filter=flt, limit=limit, cursor=cursor))
+        )
+
+    page = state.run(go)
+    if state.json:
+        print_json(
+            {"items": [pipeline_dict(p) for p in page.items], "next_cursor": page.next_cursor}
+        )
+        return
+    rows = [
+        (
+            p.name,
+            " -> ".join(p.plugin_names),
+            p.schedule.value if p.schedule else "",
+            "yes" if p.enabled else "no",
+            ",".join(p.tags),
+            p.version,
+        )
+        for p in page.items
+    ]
+    print_table("Pipelines", ["name", "flow", "schedule", "enabled", "tags", "version"], rows)
+    if page.next_cursor:
+        say(f"more: flx pipeline list --cursor {page.next_cursor}")
+
+
+@pipeline.command("show")
+@click.argument("name")
+@pass_state
+def show(state: CliState, name: str) -> None:
+    """Show one pipeline."""
+
+    async def go(runtime: Runtime) -> Any:
+        from flx_core.application import GetPipeline
+
+        return unwrap(await _execute(runtime, GetPipeline(pipeline=name)))
+
+    found = state.run(go)
+    data = pipeline_dict(found)
+    if state.json:
+        print_json(data)
+    else:
+        print_mapping(f"Pipeline {found.name}", data)
+
+
+def _update(
+    state: CliState, name: str, changes: dict[str, Any], expected_version: int | None
+) -> Any:
+    async def go(runtime: Runtime) -> Any:
+        from flx_core.application import UpdatePipeline
+
+        return unwrap(
+            await _execute(
+                runtime,
+                UpdatePipeline(pipeline=name, changes=changes, expected_version=expected_version),
+            )
+        )
+
+    return state.run(go)
+
+
+@pipeline.command("update")
+@click.argument("name")
+@click.option("--extractor", "-e", default=None)
+@click.option("--loader", "-l", default=None)
+@click.option("--mapper", "-m", "mappers", multiple=True)
+@click.option("--no-mappers", is_flag=True, help="Remove every mapper.")
+@click.option("--config", "-c", "configs", multiple=True, help="PLUGIN.SETTING=VALUE to set.")
+@click.option("--select", "-s", "selects", multiple=True, help="Replace the select rules.")
+@click.option("--schedule", default=None, help="Cron expression ('' removes it).")
+@click.option("--description", "-d", default=None)
+@click.option("--tag", "tags", multiple=True, help="Replace the tags.")
+@click.option(
+    "--if-version",
+    "expected_version",
+    type=int,
+    default=None,
+    help="Refuse the update if the pipeline is no longer at this version.",
+)
+@pass_state
+def update(
+    state: CliState,
+    name: str,
+    extractor: str | None,
+    loader: str | None,
+    mappers: tuple[str, ...],
+    no_mappers: bool,
+    configs: tuple[str, ...],
+    selects: tuple[str, ...],
+    schedule: str | None,
+    description: str | None,
+    tags: tuple[str, ...],
+    expected_version: int | None,
+) -> None:
+    """Change fields of pipeline NAME."""
+    changes: dict[str, Any] = {}
+    for key, value in (
+        ("extractor", extractor),
+        ("loader", loader),
+        ("description", description),
+        ("schedule", schedule),
+    ):
+        if value is not None:
+            changes[key] = value
+    if mappers or no_mappers:
+        changes["mappers"] = list(mappers)
+    if selects:
+        changes["select"] = list(selects)
+    if tags:
+        changes["tags"] = list(tags)
+    if configs:
+        changes["config_patch"] = configs
+    if not changes:
+        fail("nothing to update: give at least one option (see --help)", 2)
+    if "config_patch" in changes:
+        changes.pop("config_patch")
+
+        async def current(runtime: Runtime) -> Any:
+            from flx_core.application import GetPipeline
+
+            return unwrap(await _execute(runtime, GetPipeline(pipeline=name)))
+
+        existing = state.run(current)
+        roles = {"extractor": existing.extractor, "loader": existing.loader}
+        merged = {k: dict(v) for k, v in existing.config.items()}
+        for plugin, values in plugin_config(configs, roles).items():
+            merged.setdefault(plugin, {}).update(values)
+        changes["config"] = merged
+        if expected_version is None:
+            expected_version = existing.version
+    updated = _update(state, name, changes, expected_version)
+    if state.json:
+        print_json(pipeline_dict(updated))
+    else:
+        say(f"updated pipeline {updated.name} (version {updated.version})")
+
+
+@pipeline.command("enable")
+@click.argument("name")
+@pass_state
+def enable(state: CliState, name: str) -> None:
+    """Enable pipeline NAME (its schedule fires again)."""
+    updated = _update(state, name, {"enabled": True}, None)
+    print_json(pipeline_dict(updated)) if state.json else say(f"enabled pipeline {name}")
+
+
+@pipeline.command("disable")
+@click.argument("name")
+@pass_state
+def disable(state: CliState, name: str) -> None:
+    """Disable pipeline NAME (no scheduled runs)."""
+    updated = _update(state, name, {"enabled": False}, None)
+    print_json(pipeline_dict(updated)) if state.json else say(f"disabled pipeline {name}")
+
+
+@pipeline.command("delete")
+@click.argument("name")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@pass_state
+def delete(state: CliState, name: str, yes: bool) -> None:
+    """Delete pipeline NAME (its executions and state are kept)."""
+    if not yes and not state.json and click.get_text_stream("stdin").isatty():
+        click.confirm(f"Delete pipeline {name}?", abort=True)
+
+    async def go(runtime: Runtime) -> Any:
+        from flx_core.application import DeletePipeline
+
+        return unwrap(await _execute(runtime, DeletePipeline(pipeline=name)))
+
+    deleted = state.run(go)
+    print_json({"deleted": deleted.name}) if state.json else say(f"deleted pipeline {name}")

@@ -1,0 +1,58 @@
+"""Parsing of CLI values: `key=value` settings, YAML pipeline files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+def parse_value(raw: str) -> Any:
+    """JSON when it parses (numbers, booleans, lists, objects), else the string itself."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def parse_assignments(items: tuple[str, ...], what: str = "--config") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint=what)
+        out[key.strip()] = parse_value(value)
+    return out
+
+
+def plugin_config(items: tuple[str, ...], roles: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """``PLUGIN.SETTING=VALUE`` pairs grouped by plugin.
+
+    ``PLUGIN`` is a plugin name or a role (``extractor``, ``loader``) of this pipeline.
+    """
+    grouped: dict[str, dict[str, Any]] = {}
+    for key, value in parse_assignments(items).items():
+        plugin, dot, setting = key.partition(".")
+        if not dot or not setting:
+            raise click.BadParameter(
+                f"{key!r} must be PLUGIN.SETTING (e.g. extractor.start_date=2024-01-01)",
+                param_hint="--config",
+            )
+        grouped.setdefault(roles.get(plugin, plugin), {})[setting] = value
+    return grouped
+
+
+def load_pipeline_file(path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc.strerror}", param_hint="-f") from None
+    except yaml.YAMLError as exc:
+        raise click.BadParameter(f"{path} is not valid YAML: {exc}", param_hint="-f") from None
+    if not isinstance(data, dict):
+        raise click.BadParameter(f"{path} must hold a mapping of pipeline fields", param_hint="-f")
+    return data
