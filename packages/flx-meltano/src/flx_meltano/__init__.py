@@ -1,1 +1,75 @@
-"""flx_meltano."""
+"""The FLX pipeline engine: Singer runs, connectors, state.
+
+The public names are imported on first use, so that loading a light submodule (the
+migrations, the built-in connectors) does not pull in the whole engine.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "CancelExecution": "flx_meltano.application.runs",
+    "RunPipeline": "flx_meltano.application.runs",
+    "InstallPlugins": "flx_meltano.application.plugins",
+    "RegisterBuiltinPlugins": "flx_meltano.application.plugins",
+    "builtin_plugins": "flx_meltano.application.plugins",
+    "ClearState": "flx_meltano.application.state",
+    "ExportStates": "flx_meltano.application.state",
+    "GetState": "flx_meltano.application.state",
+    "ImportStates": "flx_meltano.application.state",
+    "ListStates": "flx_meltano.application.state",
+    "RestoreState": "flx_meltano.application.state",
+    "SetState": "flx_meltano.application.state",
+    "StateHistory": "flx_meltano.application.state",
+    "LocalExecutor": "flx_meltano.engine.executor",
+    "RunObserver": "flx_meltano.engine.observer",
+    "RunOptions": "flx_meltano.engine.orchestrator",
+    "AlreadyRunning": "flx_meltano.locks",
+    "merge_states": "flx_meltano.state",
+    "DatabaseStateStore": "flx_meltano.state",
+    "FileStateStore": "flx_meltano.state",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'flx_meltano' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:
+    from flx_meltano.application.plugins import (
+        InstallPlugins as InstallPlugins,
+        RegisterBuiltinPlugins as RegisterBuiltinPlugins,
+        builtin_plugins as builtin_plugins,
+    )
+    from flx_meltano.application.runs import (
+        CancelExecution as CancelExecution,
+        RunPipeline as RunPipeline,
+    )
+    from flx_meltano.application.state import (
+        ClearState as ClearState,
+        ExportStates as ExportStates,
+        GetState as GetState,
+        ImportStates as ImportStates,
+        ListStates as ListStates,
+        RestoreState as RestoreState,
+        SetState as SetState,
+        StateHistory as StateHistory,
+    )
+    from flx_meltano.engine.executor import LocalExecutor as LocalExecutor
+    from flx_meltano.engine.observer import RunObserver as RunObserver
+    from flx_meltano.engine.orchestrator import RunOptions as RunOptions
+    from flx_meltano.locks import AlreadyRunning as AlreadyRunning
+    from flx_meltano.state import (
+        DatabaseStateStore as DatabaseStateStore,
+        FileStateStore as FileStateStore,
+        merge_states as merge_states,
+    )

@@ -14,6 +14,8 @@ from flx_core.domain.pydantic_base import DomainAggregateRoot, utc_now
 from flx_core.domain.value_objects import PluginSetting, PluginType, validate_name
 
 MASK = "********"
+#: Setting names that hold secrets even when a plugin does not declare them.
+SECRET_WORDS = ("password", "secret", "token", "private_key", "api_key", "credentials")
 
 PLUGIN_UPDATABLE = frozenset(
     {"variant", "pip_url", "namespace", "executable", "settings", "config", "capabilities"}
@@ -78,10 +80,16 @@ class Plugin(DomainAggregateRoot):
     def secret_names(self) -> frozenset[str]:
         return frozenset(s.name for s in self.settings if s.is_secret)
 
+    def is_secret(self, setting: str) -> bool:
+        """Declared secret, or named like one (``password``, ``api_token``...)."""
+        lowered = setting.lower()
+        return setting in self.secret_names or any(w in lowered for w in SECRET_WORDS)
+
     def masked(self, values: dict[str, Any]) -> dict[str, Any]:
         """``values`` with every secret setting replaced by a mask."""
-        secrets = self.secret_names
-        return {k: (MASK if k in secrets and v not in (None, "") else v) for k, v in values.items()}
+        return {
+            k: (MASK if self.is_secret(k) and v not in (None, "") else v) for k, v in values.items()
+        }
 
     def env_prefix(self) -> str:
         """Prefix of the environment variables that set this plugin's settings (``TAP_X_``)."""

@@ -1,0 +1,118 @@
+"""`flx run PIPELINE`: run a pipeline now, with a live view and a summary."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from flx_cli.output import print_json
+from flx_cli.state import CliState, pass_state, unwrap
+
+if TYPE_CHECKING:
+    from flx_core.bootstrap import Runtime
+
+
+def execution_dict(execution: Any) -> dict[str, Any]:
+    data: dict[str, Any] = execution.model_dump(mode="json")
+    data["duration_seconds"] = execution.duration.seconds if execution.duration else None
+    return data
+
+
+def summary_lines(execution: Any, result: Any) -> list[str]:
+    duration = execution.duration.seconds if execution.duration else 0.0
+    lines = [
+        f"{execution.pipeline_name}: {execution.status.value} in {duration:.2f}s "
+        f"(execution {execution.id[:12]})"
+    ]
+    if execution.stream_counts:
+        for stream, count in sorted(execution.stream_counts.items()):
+            lines.append(f"  {stream}: {count:,} records")
+    rate = execution.records / duration if duration > 0 else 0
+    lines.append(
+        f"  total: {execution.records:,} records ({rate:,.0f}/s), "
+        f"{execution.state_commits} state commit(s)"
+    )
+    if execution.error:
+        lines.append("error: " + execution.error.replace("\n", "\n  "))
+    if execution.log_path:
+        lines.append(f"  log: {execution.log_path}")
+    return lines
+
+
+async def run_pipeline(
+    runtime: Runtime,
+    state: CliState,
+    name: str,
+    full_refresh: bool,
+    refresh_catalog: bool,
+    timeout: float | None,
+    trigger: str = "manual",
+    show_progress: bool = True,
+) -> Any:
+    from flx_core.domain import Principal
+    from flx_meltano import LocalExecutor, RunPipeline
+
+    from flx_cli.progress import LiveProgress, PlainProgress
+
+    executor = runtime.app.services.get(LocalExecutor)
+    if show_progress and not state.json:
+        executor.observer = LiveProgress() if sys.stderr.isatty() else PlainProgress()
+    loop = asyncio.get_running_loop()
+    interrupted: list[bool] = []
+
+    def on_signal() -> None:
+        if interrupted:
+            return
+        interrupted.append(True)
+        click.echo("stopping: cancelling the run (tap and target get SIGTERM)...", err=True)
+        executor.cancel_all()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
+    try:
+        result = await runtime.app.execute(
+            RunPipeline(
+                pipeline=name,
+                full_refresh=full_refresh,
+                refresh_catalog=refresh_catalog,
+                timeout=timeout,
+                trigger=trigger,
+            ),
+            principal=Principal.system(),
+        )
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    return unwrap(result)
+
+
+@click.command()
+@click.argument("pipeline")
+@click.option("--full-refresh", is_flag=True, help="Ignore the stored state: extract everything.")
+@click.option("--refresh-catalog", is_flag=True, help="Run discovery again.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Stop the run after SECONDS.",
+)
+@pass_state
+def run(
+    state: CliState, pipeline: str, full_refresh: bool, refresh_catalog: bool, timeout: float | None
+) -> None:
+    """Run PIPELINE now; exit code 0 only when it succeeds."""
+
+    async def go(runtime: Runtime) -> Any:
+        return await run_pipeline(runtime, state, pipeline, full_refresh, refresh_catalog, timeout)
+
+    execution, result = state.run(go)
+    if state.json:
+        print_json(execution_dict(execution))
+    else:
+        for line in summary_lines(execution, result):
+            click.echo(line, err=execution.status.value != "succeeded" and line.startswith("error"))
+    sys.exit(0 if execution.status.value == "succeeded" else 1)

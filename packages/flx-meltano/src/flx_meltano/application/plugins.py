@@ -1,0 +1,90 @@
+"""Connector use cases of the engine: the built-in connectors and installation."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from flx_core.application import Command, HandlerContext
+from flx_core.domain import (
+    Permission,
+    Plugin,
+    PluginSetting,
+    PluginType,
+    ServiceResult,
+    SettingKind,
+)
+
+from flx_meltano.application.module import module
+
+BIN = Path(sys.executable).parent
+
+
+def builtin_plugins() -> list[Plugin]:
+    """FLX's own connectors: console scripts next to the running Python."""
+    return [
+        Plugin(
+            plugin_type=PluginType.EXTRACTOR,
+            name="tap-flx-sample",
+            variant="flx",
+            executable=str(BIN / "tap-flx-sample"),
+            capabilities=["catalog", "discover", "state"],
+            settings=[
+                PluginSetting(
+                    name="rows",
+                    kind=SettingKind.INTEGER,
+                    default=1000,
+                    description="Rows available per stream",
+                ),
+                PluginSetting(name="seed", kind=SettingKind.INTEGER, default=42),
+                PluginSetting(name="start_date", description="ISO date of the first row"),
+                PluginSetting(name="streams", kind=SettingKind.ARRAY),
+                PluginSetting(name="batch_size", kind=SettingKind.INTEGER),
+            ],
+        ),
+        Plugin(
+            plugin_type=PluginType.LOADER,
+            name="target-flx-jsonl",
+            variant="flx",
+            executable=str(BIN / "target-flx-jsonl"),
+            settings=[
+                PluginSetting(name="destination_path", default="output"),
+                PluginSetting(name="do_timestamp_file", kind=SettingKind.BOOLEAN),
+            ],
+        ),
+        Plugin(
+            plugin_type=PluginType.LOADER,
+            name="target-flx-sqlite",
+            variant="flx",
+            executable=str(BIN / "target-flx-sqlite"),
+            settings=[
+                PluginSetting(name="database", required=True),
+                PluginSetting(name="batch_size", kind=SettingKind.INTEGER),
+            ],
+        ),
+    ]
+
+
+class RegisterBuiltinPlugins(Command):
+    """Add FLX's built-in connectors, or point existing records at this installation."""
+
+    permission = Permission.PLUGIN_MANAGE
+
+
+@module.command(RegisterBuiltinPlugins)
+async def register_builtins(
+    cmd: RegisterBuiltinPlugins, ctx: HandlerContext
+) -> ServiceResult[list[str]]:
+    added = []
+    for plugin in builtin_plugins():
+        existing = await ctx.uow.plugins.get_by_name(plugin.name)
+        if existing is None:
+            fresh = Plugin.create(**plugin.model_dump(exclude={"id", "version"}))
+            await ctx.uow.plugins.add(fresh)
+            ctx.uow.track(fresh)
+            added.append(plugin.name)
+        elif existing.executable != plugin.executable and existing.variant == "flx":
+            ctx.uow.track(existing)
+            existing.update(executable=plugin.executable)
+            await ctx.uow.plugins.save(existing)
+    return ServiceResult.success(added)

@@ -1,0 +1,1 @@
+"""Running pipelines: preparing a run, the execution lifecycle, the local executor."""

@@ -1,0 +1,88 @@
+"""One active run per pipeline: a lock row per pipeline, taken in the run's transaction."""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import datetime, timedelta
+
+from flx_core.domain import ConcurrencyConflict, PipelineExecution
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flx_meltano.tables import run_locks
+
+
+class AlreadyRunning(ConcurrencyConflict):
+    code = "already_running"
+
+
+class RunLockRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def holder(self, pipeline_id: str) -> str | None:
+        row = (
+            await self.session.execute(
+                select(run_locks.c.execution_id).where(run_locks.c.pipeline_id == pipeline_id)
+            )
+        ).first()
+        return row[0] if row else None
+
+    async def claim(
+        self, pipeline_id: str, execution_id: str, now: datetime, previous: str | None
+    ) -> None:
+        """Take the lock; ``previous`` is the dead holder being replaced, if any."""
+        if previous is None:
+            try:
+                async with self.session.begin_nested():
+                    await self.session.execute(
+                        insert(run_locks).values(
+                            pipeline_id=pipeline_id, execution_id=execution_id, acquired_at=now
+                        )
+                    )
+            except IntegrityError:
+                raise AlreadyRunning("the pipeline was started by someone else just now") from None
+            return
+        result = await self.session.execute(
+            update(run_locks)
+            .where(run_locks.c.pipeline_id == pipeline_id, run_locks.c.execution_id == previous)
+            .values(execution_id=execution_id, acquired_at=now)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise AlreadyRunning("the pipeline was started by someone else just now")
+
+    async def release(self, pipeline_id: str, execution_id: str) -> None:
+        await self.session.execute(
+            delete(run_locks).where(
+                run_locks.c.pipeline_id == pipeline_id, run_locks.c.execution_id == execution_id
+            )
+        )
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie still answers signal 0; look at its state where /proc exists.
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().split(") ", 1)[1][:1] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def death_reason(execution: PipelineExecution, now: datetime, stale_after: float) -> str | None:
+    """Why an active execution is dead (so its lock may be taken over), or None if alive."""
+    here = socket.gethostname()
+    local = execution.host == here and execution.pid and execution.pid != os.getpid()
+    if local and execution.pid and not pid_alive(execution.pid):
+        return f"the process running it (pid {execution.pid} on {here}) is gone"
+    last = execution.heartbeat_at or execution.started_at or execution.created_at
+    if now - last > timedelta(seconds=stale_after):
+        return f"no heartbeat since {last.isoformat(timespec='seconds')}"
+    return None
