@@ -47,7 +47,10 @@ def setup() -> str:
     if sys.version_info < (3, 11):
         sys.exit("FLX needs Python 3.11 or newer")
     tool = uv()
-    must(tool, "sync", "--all-packages", "--frozen", "--python", sys.executable)
+    # Bytecode is compiled at install time: some environments forbid writing it later
+    # (PYTHONDONTWRITEBYTECODE), which would cost every `flx` start seconds.
+    must(tool, "sync", "--all-packages", "--frozen", "--compile-bytecode", "--python",
+         sys.executable)
     return tool
 
 

@@ -16,8 +16,9 @@ def run_lint(pythonpath: str | None = None) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
-    return subprocess.run([str(LINT), "--no-cache"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, check=False)
+    return subprocess.run(
+        [str(LINT), "--no-cache"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
 
 
 def test_contracts_hold() -> None:
@@ -43,3 +44,11 @@ def test_no_not_implemented_error_outside_abstract_methods() -> None:
         if "NotImplementedError" in text:
             offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+def test_declared_migration_heads_match_alembic() -> None:
+    from flx_core.infrastructure.persistence import discover_migration_sets, heads
+
+    for ms in discover_migration_sets():
+        assert ms.head is not None, f"{ms.name} declares no head"
+        assert heads(ms) == {ms.head}, f"{ms.name}: declared {ms.head}, alembic has {heads(ms)}"

@@ -37,7 +37,10 @@ def configure_logging(
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if as_json
-        else structlog.dev.ConsoleRenderer(colors=out.isatty())
+        # Plain tracebacks: rich's would print local variables, and locals hold secrets.
+        else structlog.dev.ConsoleRenderer(
+            colors=out.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
     )
     structlog.configure(
         processors=[

@@ -27,7 +27,7 @@ from flx_meltano.engine.lifecycle import ExecutionLifecycle
 from flx_meltano.engine.observer import NullObserver, RunObserver
 from flx_meltano.engine.paths import log_path
 from flx_meltano.engine.prepare import PreparedRun, prepare_run
-from flx_meltano.runner import Progress, RunResult, RunStatus, start
+from flx_meltano.runner import Progress, RunnerError, RunResult, RunStatus, start
 from flx_meltano.state import merge_states
 
 log = structlog.get_logger(__name__)
@@ -169,10 +169,14 @@ class PipelineRunner:
             else:
                 # The target emitted these states after flushing what they cover: keep them.
                 await committer.commit(partial=True)
-        except (DomainError, OSError, ValueError) as exc:
+        except (DomainError, RunnerError, OSError, ValueError) as exc:
             status = "cancelled" if self._cancelled.is_set() else "failed"
             error = getattr(exc, "message", None) or str(exc)
-        except asyncio.CancelledError:
+        except Exception as exc:
+            # A bug must not leave the execution "running" and the pipeline locked.
+            log.exception("run_crashed", execution_id=execution.id)
+            status, error = "failed", f"internal error: {type(exc).__name__}: {exc}"
+        except (asyncio.CancelledError, KeyboardInterrupt):
             status, error = "cancelled", "cancelled"
             finished = await self._finish(execution, status, error, result, committer)
             self.observer.finished(finished, result)

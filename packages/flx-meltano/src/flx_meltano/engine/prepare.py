@@ -74,8 +74,6 @@ def prepare_run(
     refresh_catalog: bool = False,
 ) -> Iterator[PreparedRun]:
     """Everything the processes need, in a private 0700 directory removed afterwards."""
-    from flx_meltano.catalog import apply_selection, discover_catalog
-
     home = settings.home_path
     extractor = plugins[0]
     loader = plugins[-1]
@@ -104,6 +102,8 @@ def prepare_run(
                     else None
                 )
                 if flag is not None:
+                    from flx_meltano.catalog import apply_selection, discover_catalog
+
                     discovered = discover_catalog(
                         command,
                         config_path,

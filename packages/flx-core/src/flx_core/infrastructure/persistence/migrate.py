@@ -21,12 +21,16 @@ class MigrationSet:
     script_location: Path
     version_table: str
     depends_on: tuple[str, ...] = ()
+    #: The newest revision, declared so that a start-up check needs no Alembic import (a
+    #: test holds it equal to the history's real head).
+    head: str | None = None
 
 
 CORE_MIGRATIONS = MigrationSet(
     name="core",
     script_location=Path(__file__).parent / "migrations",
     version_table="flx_core_alembic_version",
+    head="0001_core",
 )
 
 
@@ -104,7 +108,33 @@ def current(url: str) -> dict[str, str | None]:
     return out
 
 
+def _sqlite_revisions(url: str, sets: list[MigrationSet]) -> dict[str, str | None] | None:
+    """Applied revisions read with the standard library (fast); None if not SQLite."""
+    import sqlite3
+
+    from flx_core.infrastructure.persistence.engine import sqlite_path
+
+    path = sqlite_path(url)
+    if path is None:
+        return None
+    if not path.exists():
+        return {ms.name: None for ms in sets}
+    out: dict[str, str | None] = {}
+    with sqlite3.connect(path) as conn:
+        for ms in sets:
+            try:
+                row = conn.execute(f'SELECT version_num FROM "{ms.version_table}"').fetchone()
+            except sqlite3.OperationalError:
+                row = None
+            out[ms.name] = row[0] if row else None
+    return out
+
+
 def is_up_to_date(url: str) -> bool:
     sets = discover_migration_sets()
+    if all(ms.head for ms in sets):
+        applied = _sqlite_revisions(url, sets)
+        if applied is not None:
+            return all(applied.get(ms.name) == ms.head for ms in sets)
     applied = current(url)
     return all(applied.get(ms.name) in heads(ms) for ms in sets)
