@@ -28,7 +28,7 @@ async def current_state(runtime: Runtime, name: str = "p") -> dict | None:
 
 async def test_success_counts_records_and_commits_state(runtime, make_pipeline) -> None:
     out = await make_pipeline(tap={"rows": 23, "state_every": 5})
-    execution, result = await run(runtime)
+    execution, _result = await run(runtime)
     assert execution.status is ExecutionStatus.SUCCEEDED, execution.error
     assert execution.stream_counts == {"items": 23} and execution.records == 23
     assert execution.exit_codes == {"tap-fixture": 0, "target-fixture": 0}

@@ -123,7 +123,8 @@ def _sqlite_revisions(url: str, sets: list[MigrationSet]) -> dict[str, str | Non
     with sqlite3.connect(path) as conn:
         for ms in sets:
             try:
-                row = conn.execute(f'SELECT version_num FROM "{ms.version_table}"').fetchone()
+                query = f'SELECT version_num FROM "{ms.version_table}"'  # noqa: S608 - our own name
+                row = conn.execute(query).fetchone()
             except sqlite3.OperationalError:
                 row = None
             out[ms.name] = row[0] if row else None
