@@ -56,3 +56,17 @@ def load_pipeline_file(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise click.BadParameter(f"{path} must hold a mapping of pipeline fields", param_hint="-f")
     return data
+
+
+def stream_metadata(items: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """``STREAM.KEY=VALUE`` pairs grouped by stream pattern (Meltano's ``metadata`` extra)."""
+    grouped: dict[str, dict[str, Any]] = {}
+    for key, value in parse_assignments(items, "--metadata").items():
+        stream, dot, field = key.rpartition(".")
+        if not dot or not stream or not field:
+            raise click.BadParameter(
+                f"{key!r} must be STREAM.KEY (e.g. public-orders.replication-key=updated_at)",
+                param_hint="--metadata",
+            )
+        grouped.setdefault(stream, {})[field] = value
+    return grouped

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from flx_cli.output import print_json, print_mapping, print_table, say
-from flx_cli.parsing import load_pipeline_file, plugin_config
+from flx_cli.parsing import load_pipeline_file, plugin_config, stream_metadata
 from flx_cli.state import CliState, fail, pass_state, unwrap
 
 if TYPE_CHECKING:
@@ -45,6 +45,12 @@ def pipeline() -> None:
     help="PLUGIN.SETTING=VALUE (PLUGIN may be 'extractor' or 'loader').",
 )
 @click.option("--select", "-s", "selects", multiple=True, help="Select rule, e.g. users.*")
+@click.option(
+    "--metadata",
+    "metadatas",
+    multiple=True,
+    help="Catalog metadata STREAM.KEY=VALUE, e.g. orders.replication-key=id",
+)
 @click.option("--schedule", help="Cron expression, e.g. '0 * * * *'.")
 @click.option("--description", "-d", default=None)
 @click.option("--tag", "tags", multiple=True)
@@ -65,6 +71,7 @@ def create(
     mappers: tuple[str, ...],
     configs: tuple[str, ...],
     selects: tuple[str, ...],
+    metadatas: tuple[str, ...],
     schedule: str | None,
     description: str | None,
     tags: tuple[str, ...],
@@ -79,6 +86,7 @@ def create(
         "loader": loader,
         "mappers": list(mappers) or None,
         "select": list(selects) or None,
+        "metadata": stream_metadata(metadatas) or None,
         "schedule": schedule,
         "description": description,
         "tags": list(tags) or None,
@@ -216,6 +224,9 @@ def _update(
 @click.option("--no-mappers", is_flag=True, help="Remove every mapper.")
 @click.option("--config", "-c", "configs", multiple=True, help="PLUGIN.SETTING=VALUE to set.")
 @click.option("--select", "-s", "selects", multiple=True, help="Replace the select rules.")
+@click.option(
+    "--metadata", "metadatas", multiple=True, help="Replace the catalog metadata: STREAM.KEY=VALUE."
+)
 @click.option("--schedule", default=None, help="Cron expression ('' removes it).")
 @click.option("--description", "-d", default=None)
 @click.option("--tag", "tags", multiple=True, help="Replace the tags.")
@@ -236,6 +247,7 @@ def update(
     no_mappers: bool,
     configs: tuple[str, ...],
     selects: tuple[str, ...],
+    metadatas: tuple[str, ...],
     schedule: str | None,
     description: str | None,
     tags: tuple[str, ...],
@@ -255,6 +267,8 @@ def update(
         changes["mappers"] = list(mappers)
     if selects:
         changes["select"] = list(selects)
+    if metadatas:
+        changes["metadata"] = stream_metadata(metadatas)
     if tags:
         changes["tags"] = list(tags)
     if configs:

@@ -29,6 +29,7 @@ class CreatePipeline(Command):
     description: str = ""
     config: dict[str, dict[str, Any]] = Field(default_factory=dict)
     select: list[str] = Field(default_factory=list)
+    metadata: dict[str, dict[str, Any]] = Field(default_factory=dict)
     schedule: str | None = None
     enabled: bool = True
     tags: list[str] = Field(default_factory=list)

@@ -22,6 +22,7 @@ UPDATABLE_FIELDS = frozenset(
         "loader",
         "config",
         "select",
+        "metadata",
         "schedule",
         "enabled",
         "tags",
@@ -41,6 +42,9 @@ class Pipeline(DomainAggregateRoot):
     config: dict[str, dict[str, Any]] = Field(default_factory=dict)
     #: Meltano-style select rules: ``stream.property``, ``stream.*``, ``!stream.secret``.
     select: list[str] = Field(default_factory=list)
+    #: Catalog metadata per stream pattern, as Meltano's ``metadata`` extra:
+    #: ``{"public-orders": {"replication-method": "INCREMENTAL", "replication-key": "id"}}``.
+    metadata: dict[str, dict[str, Any]] = Field(default_factory=dict)
     schedule: CronExpression | None = None
     enabled: bool = True
     tags: list[str] = Field(default_factory=list)

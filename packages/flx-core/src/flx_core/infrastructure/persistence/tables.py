@@ -38,6 +38,7 @@ pipelines = Table(
     Column("loader", String(64), nullable=False),
     Column("config", JSON, nullable=False),
     Column("select_rules", JSON, nullable=False),
+    Column("stream_metadata", JSON, nullable=False),
     Column("schedule", String(128)),
     Column("enabled", Boolean, nullable=False, default=True),
     Column("tags", JSON, nullable=False),
