@@ -202,7 +202,7 @@ def remove(state: CliState, name: str) -> None:
     from flx_core.application import RemovePlugin
 
     removed = _send(state, lambda: RemovePlugin(name=name))
-    venv_parent = state.settings().home_path / "plugins" / removed.plugin_type.value / name
+    venv_parent = state.settings().plugins_path / removed.plugin_type.value / name
     shutil.rmtree(venv_parent, ignore_errors=True)
     say(f"removed {removed.plugin_type.value} {name}")
 

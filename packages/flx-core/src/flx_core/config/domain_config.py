@@ -80,6 +80,9 @@ class FlxSettings(BaseSettings):
     state_backend: Literal["database", "filesystem"] = "database"
     state_retention: int = Field(default=100, ge=1, description="State versions kept per id")
     install_parallelism: int = Field(default=4, ge=1, le=32)
+    plugins_dir: Path | None = Field(
+        default=None, description="Connector venvs; $FLX_HOME/plugins when unset (may be shared)"
+    )
 
     @field_validator("database_url", "redis_url", "server", mode="before")
     @classmethod
@@ -106,6 +109,10 @@ class FlxSettings(BaseSettings):
     @property
     def home_path(self) -> Path:
         return self.home.expanduser().resolve()
+
+    @property
+    def plugins_path(self) -> Path:
+        return (self.plugins_dir or self.home / "plugins").expanduser().resolve()
 
     @property
     def is_embedded(self) -> bool:

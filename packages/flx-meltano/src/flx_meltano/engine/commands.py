@@ -8,17 +8,16 @@ from pathlib import Path
 
 from flx_core.domain import Plugin, ValidationFailed
 
-from flx_meltano.engine.paths import plugins_dir
 
 
-def venv_dir(plugin: Plugin, home: Path) -> Path:
-    return plugins_dir(home) / plugin.plugin_type.value / plugin.name / "venv"
+def venv_dir(plugin: Plugin, plugins_root: Path) -> Path:
+    return plugins_root / plugin.plugin_type.value / plugin.name / "venv"
 
 
-def plugin_command(plugin: Plugin, home: Path) -> str:
+def plugin_command(plugin: Plugin, plugins_root: Path) -> str:
     executable = plugin.executable or plugin.name
     if plugin.pip_url:
-        candidate = venv_dir(plugin, home) / "bin" / executable
+        candidate = venv_dir(plugin, plugins_root) / "bin" / executable
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return str(candidate)
         raise ValidationFailed(

@@ -15,7 +15,3 @@ def log_path(home: Path, pipeline: str, execution_id: str) -> Path:
 
 def catalog_dir(home: Path) -> Path:
     return home / "catalogs"
-
-
-def plugins_dir(home: Path) -> Path:
-    return home / "plugins"

@@ -88,7 +88,7 @@ def prepare_run(
         notes: list[str] = []
         catalog: dict[str, Any] | None = None
         for index, plugin in enumerate(plugins):
-            command = plugin_command(plugin, home)
+            command = plugin_command(plugin, settings.plugins_path)
             config = resolve_config(plugin, pipeline, environ)
             config_path = files.write_json(f"{index}-{plugin.name}.config.json", config)
             argv = [command, "--config", str(config_path)]
