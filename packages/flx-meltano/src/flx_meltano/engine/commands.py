@@ -9,7 +9,6 @@ from pathlib import Path
 from flx_core.domain import Plugin, ValidationFailed
 
 
-
 def venv_dir(plugin: Plugin, plugins_root: Path) -> Path:
     return plugins_root / plugin.plugin_type.value / plugin.name / "venv"
 

@@ -154,7 +154,7 @@ class PipelineRunner:
             committer = StateCommitter(
                 self.store, pipeline.state_id, execution.id, base_state, self.observer
             )
-            with prepare_run(
+            async with prepare_run(
                 pipeline,
                 plugins,
                 self.settings,
@@ -172,6 +172,9 @@ class PipelineRunner:
         except (DomainError, RunnerError, OSError, ValueError) as exc:
             status = "cancelled" if self._cancelled.is_set() else "failed"
             error = getattr(exc, "message", None) or str(exc)
+            tail = getattr(exc, "stderr_tail", ())
+            if tail:
+                error += "\n" + "\n".join(tail[-10:])
         except Exception as exc:
             # A bug must not leave the execution "running" and the pipeline locked.
             log.exception("run_crashed", execution_id=execution.id)

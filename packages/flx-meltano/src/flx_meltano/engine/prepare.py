@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,19 +51,8 @@ def _caps(plugin: Plugin) -> set[str]:
     return {c.strip().lower() for c in plugin.capabilities}
 
 
-def catalog_cache_path(home: Path, plugin: Plugin, command: str, config: Mapping[str, Any]) -> Path:
-    """Cache file of a tap's discovered catalog, keyed by executable and config.
-
-    The key is a hash: no setting value (secrets included) appears in the file name.
-    """
-    digest = hashlib.sha256()
-    digest.update(command.encode())
-    digest.update(repr(sorted((k, repr(v)) for k, v in config.items())).encode())
-    return home / "catalogs" / f"{plugin.name}-{digest.hexdigest()[:16]}.json"
-
-
-@contextmanager
-def prepare_run(
+@asynccontextmanager
+async def prepare_run(
     pipeline: Pipeline,
     plugins: list[Plugin],
     settings: FlxSettings,
@@ -72,7 +60,7 @@ def prepare_run(
     *,
     state: dict[str, Any] | None,
     refresh_catalog: bool = False,
-) -> Iterator[PreparedRun]:
+) -> AsyncIterator[PreparedRun]:
     """Everything the processes need, in a private 0700 directory removed afterwards."""
     home = settings.home_path
     extractor = plugins[0]
@@ -102,17 +90,26 @@ def prepare_run(
                     else None
                 )
                 if flag is not None:
-                    from flx_meltano.catalog import apply_selection, discover_catalog
+                    from flx_meltano.catalog import (
+                        apply_metadata,
+                        apply_selection,
+                        catalog_cache_file,
+                        discover,
+                    )
 
-                    discovered = discover_catalog(
+                    discovered = await discover(
                         command,
                         config_path,
-                        cache_path=catalog_cache_path(home, plugin, command, config),
+                        cache_path=catalog_cache_file(
+                            home / "catalogs", plugin.name, command, config
+                        ),
                         refresh=refresh_catalog,
                         name=plugin.name,
                         cwd=cwd,
                     )
-                    catalog = apply_selection(discovered, pipeline.select)
+                    catalog = apply_metadata(
+                        apply_selection(discovered, pipeline.select), pipeline.metadata
+                    )
                     catalog_path = files.write_json("catalog.json", catalog)
                     argv += [flag, str(catalog_path)]
                 elif pipeline.select:
