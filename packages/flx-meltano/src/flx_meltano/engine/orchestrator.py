@@ -232,7 +232,7 @@ class PipelineRunner:
 
         timeout = options.timeout or self.settings.run_timeout_seconds
         spec = prepared.spec(
-            log_path=Path(execution.log_path or ""),
+            log_path=Path(execution.log_path) if execution.log_path else None,
             timeout=timeout,
             grace=self.settings.termination_grace_seconds,
             on_state=committer.on_state,
