@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 from flx_core.application import Command, HandlerContext
+from flx_core.config import FlxSettings
 from flx_core.domain import (
+    NotFound,
     Permission,
     Plugin,
     PluginSetting,
@@ -14,6 +17,7 @@ from flx_core.domain import (
     ServiceResult,
     SettingKind,
 )
+from pydantic import Field
 
 from flx_meltano.application.module import module
 
@@ -88,3 +92,32 @@ async def register_builtins(
             existing.update(executable=plugin.executable)
             await ctx.uow.plugins.save(existing)
     return ServiceResult.success(added)
+
+
+class InstallPlugins(Command):
+    """Install connectors into their venvs (every plugin with a pip_url when none named)."""
+
+    permission = Permission.PLUGIN_MANAGE
+
+    names: list[str] = Field(default_factory=list)
+    force: bool = False
+
+
+@module.command(InstallPlugins)
+async def install_plugins(
+    cmd: InstallPlugins, ctx: HandlerContext
+) -> ServiceResult[list[dict[str, Any]]]:
+    from flx_meltano.engine.install import install
+
+    settings = ctx.get(FlxSettings)
+    known = {p.name: p for p in await ctx.uow.plugins.list()}
+    unknown = [n for n in cmd.names if n not in known]
+    if unknown:
+        raise NotFound(f"unknown plugin(s): {', '.join(unknown)}", plugins=unknown)
+    chosen = (
+        [known[n] for n in cmd.names] if cmd.names else [p for p in known.values() if p.pip_url]
+    )
+    results = await install(
+        chosen, settings.plugins_path, parallel=settings.install_parallelism, force=cmd.force
+    )
+    return ServiceResult.success([r.as_dict() for r in results])
