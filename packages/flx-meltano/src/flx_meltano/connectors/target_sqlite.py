@@ -90,7 +90,8 @@ class Table:
         self.columns = list(dict.fromkeys([*existing, *props]) if existing else props)
         names = ", ".join(quote(c) for c in self.columns)
         marks = ", ".join("?" for _ in self.columns)
-        self.sql = f"INSERT INTO {quote(self.name)} ({names}) VALUES ({marks})"
+        # Identifiers are quoted by quote(); values are always bound parameters.
+        self.sql = f"INSERT INTO {quote(self.name)} ({names}) VALUES ({marks})"  # noqa: S608
         if keys:
             updates = ", ".join(
                 f"{quote(c)} = excluded.{quote(c)}" for c in self.columns if c not in keys
