@@ -10,16 +10,17 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from flx_cli.app import cli
 
 FLX = str(Path(sys.executable).parent / "flx")
 
 
-def flx(*args: str, env: dict[str, str] | None = None, input: str | None = None
-        ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([FLX, *args], capture_output=True, text=True, env=env, input=input,
-                          timeout=120, check=False)
+def flx(
+    *args: str, env: dict[str, str] | None = None, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [FLX, *args], capture_output=True, text=True, env=env, input=input, timeout=120, check=False
+    )
 
 
 @pytest.fixture
@@ -33,18 +34,37 @@ def invoke(runner: CliRunner, *args: str) -> tuple[int, str, str]:
 
 
 def test_create_list_show_update_delete(runner: CliRunner) -> None:
-    code, out, err = invoke(runner, "pipeline", "create", "demo", "--extractor", "tap-a",
-                            "--loader", "target-b", "--mapper", "m1", "--config",
-                            "extractor.rows=10", "--config", "target-b.path=out",
-                            "--select", "users.*", "--schedule", "0 * * * *", "--tag", "x")
+    code, out, err = invoke(
+        runner,
+        "pipeline",
+        "create",
+        "demo",
+        "--extractor",
+        "tap-a",
+        "--loader",
+        "target-b",
+        "--mapper",
+        "m1",
+        "--config",
+        "extractor.rows=10",
+        "--config",
+        "target-b.path=out",
+        "--select",
+        "users.*",
+        "--schedule",
+        "0 * * * *",
+        "--tag",
+        "x",
+    )
     assert code == 0, err
     assert "created pipeline demo: tap-a -> m1 -> target-b" in out
     code, out, _ = invoke(runner, "--json", "pipeline", "show", "demo")
     data = json.loads(out)
     assert data["config"] == {"tap-a": {"rows": 10}, "target-b": {"path": "out"}}
     assert data["select"] == ["users.*"] and data["schedule"] == "0 * * * *"
-    code, out, err = invoke(runner, "pipeline", "update", "demo", "-d", "nightly",
-                            "--if-version", "1")
+    code, out, err = invoke(
+        runner, "pipeline", "update", "demo", "-d", "nightly", "--if-version", "1"
+    )
     assert code == 0, err
     assert "version 2" in out
     code, out, _ = invoke(runner, "pipeline", "disable", "demo")
@@ -72,15 +92,20 @@ def test_pipeline_from_yaml_file(runner: CliRunner, tmp_path: Path) -> None:
         (("pipeline", "create", "Bad Name", "-e", "a", "-l", "b"), "invalid pipeline name"),
         (("pipeline", "show", "ghost"), "pipeline 'ghost' not found"),
         (("pipeline", "update", "ghost", "-d", "x"), "pipeline 'ghost' not found"),
-        (("pipeline", "create", "x", "-e", "a", "-l", "b", "--schedule", "often"),
-         "invalid cron expression"),
-        (("pipeline", "create", "x", "-e", "a", "-l", "b", "--config", "rows=1"),
-         "must be PLUGIN.SETTING"),
+        (
+            ("pipeline", "create", "x", "-e", "a", "-l", "b", "--schedule", "often"),
+            "invalid cron expression",
+        ),
+        (
+            ("pipeline", "create", "x", "-e", "a", "-l", "b", "--config", "rows=1"),
+            "must be PLUGIN.SETTING",
+        ),
     ],
 )
-def test_errors_are_one_line_and_change_nothing(runner: CliRunner, args: tuple[str, ...],
-                                                message: str) -> None:
-    code, out, err = invoke(runner, *args)
+def test_errors_are_one_line_and_change_nothing(
+    runner: CliRunner, args: tuple[str, ...], message: str
+) -> None:
+    code, _out, err = invoke(runner, *args)
     assert code != 0
     assert message in err
     assert "Traceback" not in err
@@ -128,14 +153,18 @@ def test_help_imports_no_heavy_framework() -> None:
         " if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                         check=True).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert out == ""
 
 
 def _env(home: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("FLX_") and k not in ("DATABASE_URL", "REDIS_URL")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("FLX_") and k not in ("DATABASE_URL", "REDIS_URL")
+    }
     env["FLX_HOME"] = str(home)
     env.update(extra)
     return env
@@ -143,8 +172,9 @@ def _env(home: Path, **extra: str) -> dict[str, str]:
 
 def test_real_subprocess_on_embedded_default(tmp_path: Path) -> None:
     env = _env(tmp_path / "home")
-    created = flx("pipeline", "create", "demo", "--extractor", "tap-a", "--loader", "target-b",
-                  env=env)
+    created = flx(
+        "pipeline", "create", "demo", "--extractor", "tap-a", "--loader", "target-b", env=env
+    )
     assert created.returncode == 0, created.stderr
     assert (tmp_path / "home" / "flx.db").exists()
     listed = flx("--json", "pipeline", "list", env=env)
@@ -156,8 +186,9 @@ def test_real_subprocess_on_embedded_default(tmp_path: Path) -> None:
 @pytest.mark.postgres
 def test_real_subprocess_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
     env = _env(tmp_path / "home", DATABASE_URL=postgres_url)
-    created = flx("pipeline", "create", "demo", "--extractor", "tap-a", "--loader", "target-b",
-                  env=env)
+    created = flx(
+        "pipeline", "create", "demo", "--extractor", "tap-a", "--loader", "target-b", env=env
+    )
     assert created.returncode == 0, created.stderr
     listed = flx("--json", "pipeline", "list", env=env)
     assert [p["name"] for p in json.loads(listed.stdout)["items"]] == ["demo"]

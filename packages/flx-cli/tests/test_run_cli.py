@@ -189,12 +189,19 @@ def test_kill_9_then_rerun_fails_the_dead_run_and_loads_each_row_once(setup) -> 
 
 def test_logs_follow_streams_until_the_run_ends(setup) -> None:
     env, _ = setup
-    proc = subprocess.Popen([FLX, "run", "slow"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [FLX, "run", "slow"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         execution_id = wait_running(env)
-        follow = subprocess.run([FLX, "execution", "logs", execution_id, "--follow"], env=env,
-                                capture_output=True, text=True, timeout=120, check=False)
+        follow = subprocess.run(
+            [FLX, "execution", "logs", execution_id, "--follow"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         proc.wait(timeout=60)
     finally:
         proc.kill()
@@ -205,11 +212,31 @@ def test_logs_follow_streams_until_the_run_ends(setup) -> None:
 
 def test_invalid_config_fails_the_execution_clearly(setup, tmp_path: Path) -> None:
     env, _ = setup
-    flx(env, "plugin", "add", "extractor", "tap-typed", "--executable",
-        str(tmp_path / "bin" / "tap-fixture"), "--setting", "rows:integer",
-        "--capabilities", "state")
-    flx(env, "pipeline", "create", "typed", "-e", "tap-typed", "-l", "target-fixture",
-        "--config", f"loader.path={tmp_path / 'typed.json'}")
+    flx(
+        env,
+        "plugin",
+        "add",
+        "extractor",
+        "tap-typed",
+        "--executable",
+        str(tmp_path / "bin" / "tap-fixture"),
+        "--setting",
+        "rows:integer",
+        "--capabilities",
+        "state",
+    )
+    flx(
+        env,
+        "pipeline",
+        "create",
+        "typed",
+        "-e",
+        "tap-typed",
+        "-l",
+        "target-fixture",
+        "--config",
+        f"loader.path={tmp_path / 'typed.json'}",
+    )
     failed = flx(dict(env, TAP_TYPED_ROWS="many"), "run", "typed", check=False)
     assert failed.returncode == 1
     assert "TAP_TYPED_ROWS must be a valid integer" in failed.stderr + failed.stdout

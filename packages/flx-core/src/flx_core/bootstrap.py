@@ -92,6 +92,10 @@ async def bootstrap(
     app = Application(uow_factory, clock=clock, services=registry)
     runtime = Runtime(settings, app, engine, session_factory, url)
     registry.provide(Runtime, runtime)
-    app.include(mods)
-    await app.start()
+    try:
+        app.include(mods)
+        await app.start()
+    except BaseException:
+        await runtime.aclose()
+        raise
     return runtime

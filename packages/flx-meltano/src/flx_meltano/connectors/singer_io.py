@@ -77,5 +77,6 @@ class StateEmitter:
         self.out = sys.stdout.buffer
 
     def emit(self, value: Any) -> None:
-        self.out.write(orjson.dumps({"type": "STATE", "value": value}) + b"\n")
+        # Targets print the bare state value, as Singer targets do and Meltano expects.
+        self.out.write(orjson.dumps(value) + b"\n")
         self.out.flush()

@@ -15,7 +15,6 @@ import os
 import shlex
 import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,78 +91,78 @@ async def install_one(
         return InstallResult(plugin.name, "up_to_date")
     final = venv_dir(plugin, root)
     final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".venv-", dir=final.parent))
+    # Console scripts carry the venv's absolute path in their shebang, so the venv is built
+    # where it will live; the previous one waits aside and comes back if the build fails.
+    backup = final.with_name(".venv-previous")
+    shutil.rmtree(backup, ignore_errors=True)
+    if final.exists():
+        final.rename(backup)
     uv = shutil.which("uv")
+    if uv:
+        steps = [
+            [uv, "venv", "--quiet", "--python", python, str(final)],
+            [
+                uv,
+                "pip",
+                "install",
+                "--python",
+                str(final / "bin" / "python"),
+                *shlex.split(plugin.pip_url),
+            ],
+        ]
+    else:
+        steps = [
+            [python, "-m", "venv", str(final)],
+            [
+                str(final / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                *shlex.split(plugin.pip_url),
+            ],
+        ]
+    error: str | None = None
     try:
-        if uv:
-            steps = [
-                [uv, "venv", "--quiet", "--python", python, str(staging)],
-                [
-                    uv,
-                    "pip",
-                    "install",
-                    "--python",
-                    str(staging / "bin" / "python"),
-                    *shlex.split(plugin.pip_url),
-                ],
-            ]
-        else:
-            steps = [
-                [python, "-m", "venv", str(staging)],
-                [
-                    str(staging / "bin" / "python"),
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    *shlex.split(plugin.pip_url),
-                ],
-            ]
-        shutil.rmtree(staging)
         for argv in steps:
             code, output = await _run(argv, final.parent)
             if code != 0:
-                return InstallResult(
-                    plugin.name,
-                    "failed",
-                    time.monotonic() - started,
-                    error=_tail(output) or f"{argv[0]} exited {code}",
-                )
-        executable = staging / "bin" / (plugin.executable or plugin.name)
-        if not executable.exists():
-            found = sorted(
-                p.name
-                for p in (staging / "bin").iterdir()
-                if p.name.startswith(("tap", "target", "map"))
-            )
-            return InstallResult(
-                plugin.name,
-                "failed",
-                time.monotonic() - started,
-                error=f"{plugin.pip_url!r} installed no executable named "
-                f"{plugin.executable or plugin.name!r}"
-                + (f" (it has: {', '.join(found)}; set --executable)" if found else ""),
-            )
-        old = final.with_name(".venv-old")
-        shutil.rmtree(old, ignore_errors=True)
-        if final.exists():
-            final.rename(old)
-        staging.rename(final)
-        shutil.rmtree(old, ignore_errors=True)
-        _stamp_path(plugin, root).write_text(
-            json.dumps(
-                {
-                    "fingerprint": fingerprint(plugin, python),
-                    "pip_url": plugin.pip_url,
-                    "python": python,
-                }
-            )
-        )
-        return InstallResult(plugin.name, "installed", time.monotonic() - started)
+                error = _tail(output) or f"{argv[0]} exited {code}"
+                break
+        else:
+            error = _missing_executable(plugin, final)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        if not final.exists() and final.parent.is_dir() and not any(final.parent.iterdir()):
+        if error is not None or not final.exists():
+            shutil.rmtree(final, ignore_errors=True)
+            if backup.exists():
+                backup.rename(final)
+        else:
+            shutil.rmtree(backup, ignore_errors=True)
+        if not any(final.parent.iterdir()):
             final.parent.rmdir()
+    if error is not None:
+        return InstallResult(plugin.name, "failed", time.monotonic() - started, error=error)
+    _stamp_path(plugin, root).write_text(
+        json.dumps(
+            {
+                "fingerprint": fingerprint(plugin, python),
+                "pip_url": plugin.pip_url,
+                "python": python,
+            }
+        )
+    )
+    return InstallResult(plugin.name, "installed", time.monotonic() - started)
+
+
+def _missing_executable(plugin: Plugin, venv: Path) -> str | None:
+    name = plugin.executable or plugin.name
+    if (venv / "bin" / name).exists():
+        return None
+    found = sorted(
+        p.name for p in (venv / "bin").iterdir() if p.name.startswith(("tap", "target", "map"))
+    )
+    hint = f" (it has: {', '.join(found)}; set --executable)" if found else ""
+    return f"{plugin.pip_url!r} installed no executable named {name!r}{hint}"
 
 
 async def install(

@@ -76,10 +76,18 @@ class StateChannel:
 
 
 def _state_value(line: bytes) -> Any:
+    """The state a target's stdout line carries.
+
+    Singer targets (singer-io's and the Meltano SDK's) print the bare state value, one JSON
+    object per line, as Meltano expects; a wrapped ``{"type": "STATE", "value": ...}`` message
+    is accepted too. Anything else is logged, not taken for state.
+    """
     try:
         message = orjson.loads(line)
     except orjson.JSONDecodeError:
         return _NOT_STATE
-    if isinstance(message, dict) and message.get("type") == "STATE":
-        return message.get("value")
-    return _NOT_STATE
+    if not isinstance(message, dict):
+        return _NOT_STATE
+    if message.get("type") == "STATE" and "value" in message:
+        return message["value"]
+    return message

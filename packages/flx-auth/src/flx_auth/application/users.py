@@ -1,0 +1,105 @@
+"""User administration: create, change roles, disable, enable, delete, reset password."""
+
+from __future__ import annotations
+
+from flx_core.application import HandlerContext
+from flx_core.domain import AlreadyExists, ServiceResult, ValidationFailed
+
+from flx_auth.application.context import load_user, revoke_sessions, services, sessions, users
+from flx_auth.application.messages import (
+    CreateUser,
+    DeleteUser,
+    DisableUser,
+    EnableUser,
+    GetUser,
+    ListUsers,
+    ResetPassword,
+    SetUserRole,
+)
+from flx_auth.application.module import module
+from flx_auth.application.views import UserView
+from flx_auth.domain import Role, User
+
+
+async def _keep_an_admin(ctx: HandlerContext, user: User, action: str) -> None:
+    """Refuse to leave the system without an active admin."""
+    if user.is_admin and user.active and await users(ctx).count_active_admins() <= 1:
+        raise ValidationFailed(
+            f"cannot {action} {user.email}: it is the last active admin", email=user.email
+        )
+
+
+@module.command(CreateUser)
+async def create_user(cmd: CreateUser, ctx: HandlerContext) -> ServiceResult[UserView]:
+    repo = users(ctx)
+    if await repo.get_by_email(cmd.email):
+        raise AlreadyExists(f"user {cmd.email!r} already exists", email=cmd.email)
+    password_hash = await services(ctx).passwords.hash(cmd.password.get_secret_value())
+    user = User.create(
+        email=cmd.email, password_hash=password_hash, roles=cmd.roles, now=ctx.clock.now()
+    )
+    await repo.add(user)
+    ctx.uow.track(user)
+    return ServiceResult.success(UserView.of(user))
+
+
+@module.command(SetUserRole)
+async def set_user_role(cmd: SetUserRole, ctx: HandlerContext) -> ServiceResult[UserView]:
+    user = await load_user(ctx, cmd.email)
+    if Role.ADMIN not in cmd.roles:
+        await _keep_an_admin(ctx, user, "remove the admin role from")
+    if user.change_roles(cmd.roles, ctx.clock.now()):
+        await users(ctx).save(user)
+    return ServiceResult.success(UserView.of(user))
+
+
+@module.command(DisableUser)
+async def disable_user(cmd: DisableUser, ctx: HandlerContext) -> ServiceResult[UserView]:
+    user = await load_user(ctx, cmd.email)
+    await _keep_an_admin(ctx, user, "disable")
+    if user.disable(ctx.clock.now()):
+        await users(ctx).save(user)
+    await revoke_sessions(ctx, await sessions(ctx).list_for_user(user.id), "user disabled")
+    return ServiceResult.success(UserView.of(user))
+
+
+@module.command(EnableUser)
+async def enable_user(cmd: EnableUser, ctx: HandlerContext) -> ServiceResult[UserView]:
+    user = await load_user(ctx, cmd.email)
+    if user.enable(ctx.clock.now()):
+        await users(ctx).save(user)
+        await users(ctx).save_login_state(user)
+    return ServiceResult.success(UserView.of(user))
+
+
+@module.command(DeleteUser)
+async def delete_user(cmd: DeleteUser, ctx: HandlerContext) -> ServiceResult[UserView]:
+    user = await load_user(ctx, cmd.email)
+    await _keep_an_admin(ctx, user, "delete")
+    repo = sessions(ctx)
+    await revoke_sessions(ctx, await repo.list_for_user(user.id), "user deleted")
+    await repo.delete_for_user(user.id)
+    user.delete(ctx.clock.now())
+    await users(ctx).delete(user)
+    return ServiceResult.success(UserView.of(user))
+
+
+@module.command(ResetPassword)
+async def reset_password(cmd: ResetPassword, ctx: HandlerContext) -> ServiceResult[UserView]:
+    user = await load_user(ctx, cmd.email)
+    password_hash = await services(ctx).passwords.hash(cmd.password.get_secret_value())
+    user.reset_password(password_hash, ctx.clock.now())
+    await users(ctx).save(user)
+    await users(ctx).save_login_state(user)
+    await revoke_sessions(ctx, await sessions(ctx).list_for_user(user.id), "password reset")
+    return ServiceResult.success(UserView.of(user))
+
+
+@module.query(GetUser)
+async def get_user(qry: GetUser, ctx: HandlerContext) -> ServiceResult[UserView]:
+    return ServiceResult.success(UserView.of(await load_user(ctx, qry.email)))
+
+
+@module.query(ListUsers)
+async def list_users(qry: ListUsers, ctx: HandlerContext) -> ServiceResult[list[UserView]]:
+    return ServiceResult.success([UserView.of(u) for u in await users(ctx).list()])
