@@ -49,8 +49,9 @@ def setup() -> str:
     tool = uv()
     # Bytecode is compiled at install time: some environments forbid writing it later
     # (PYTHONDONTWRITEBYTECODE), which would cost every `flx` start seconds.
-    must(tool, "sync", "--all-packages", "--frozen", "--compile-bytecode", "--python",
-         sys.executable)
+    must(
+        tool, "sync", "--all-packages", "--frozen", "--compile-bytecode", "--python", sys.executable
+    )
     return tool
 
 
