@@ -21,6 +21,7 @@ from pathlib import Path
 
 import orjson
 import structlog
+
 from flx_meltano.runner import ProcessSpec, RunSpec, RunStatus, run
 
 TAP = """\

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
+
 from flx_auth import (
     CreateUser,
     Login,
@@ -31,7 +33,6 @@ from flx_core.bootstrap import Runtime, bootstrap
 from flx_core.config import FlxSettings
 from flx_core.domain import Principal, ServiceResult
 from flx_core.testing import FakeClock
-from pydantic import SecretStr
 
 PASSWORD = "correct horse battery staple"
 SYSTEM = Principal.system()

@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 import redis
+from pydantic import SecretStr
+from sqlalchemy import func, select
+
 from flx_auth import AuthServices, Logout, Role
 from flx_auth.infrastructure import RedisBlacklist, SqlBlacklist
 from flx_auth.infrastructure.tables import blacklist as blacklist_table
 from flx_core.infrastructure.persistence import make_engine, make_session_factory
-from pydantic import SecretStr
-from sqlalchemy import func, select
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+
 from flx_auth.security import FileKeyStore, SigningKey, StaticKeyStore, key_store_for
 from flx_core.domain import ValidationFailed
 

@@ -7,10 +7,11 @@ from typing import Any
 
 import bcrypt
 import pytest
+from pydantic import SecretStr
+
 from flx_auth import DisableUser, EnableUser, ResetPassword, Role
 from flx_core.application import ListAuditEvents
 from flx_core.domain.ports import EventFilter
-from pydantic import SecretStr
 
 EMAIL = "ada@example.com"
 

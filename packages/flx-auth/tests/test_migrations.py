@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine
+
 from flx_auth.infrastructure import metadata
 from flx_auth.migrations import MIGRATIONS
 from flx_core.infrastructure.persistence import current, discover_migration_sets, heads
-from sqlalchemy import create_engine
 
 
 def test_the_auth_history_is_discovered_after_core() -> None:

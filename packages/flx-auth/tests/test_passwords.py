@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
+
 from flx_auth import CreateUser, GetUser, ListUsers, Role
 from flx_auth.security import PasswordHasher
 from flx_core.config import FlxSettings
 from flx_core.domain import ValidationFailed
-from pydantic import SecretStr
 
 
 async def test_the_default_cost_is_at_least_12() -> None:

@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
+
 from flx_auth import (
     ROLE_PERMISSIONS,
     Authenticate,
@@ -54,7 +56,6 @@ from flx_core.application import (
 )
 from flx_core.bootstrap import Runtime, bootstrap, discover_modules
 from flx_core.domain import Principal, ServiceResult
-from pydantic import SecretStr
 
 ALL = frozenset(Role)
 WRITERS = frozenset({Role.ADMIN, Role.OPERATOR})

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import SecretStr
+
 from flx_auth import (
     ListSessions,
     Logout,
@@ -16,7 +18,6 @@ from flx_auth import (
 from flx_core.application import ListAuditEvents
 from flx_core.domain import Principal
 from flx_core.domain.ports import EventFilter
-from pydantic import SecretStr
 
 ANONYMOUS = Principal.anonymous()
 

@@ -11,6 +11,8 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
+from pydantic import SecretStr
+
 from flx_auth import (
     DeleteUser,
     DisableUser,
@@ -23,7 +25,6 @@ from flx_auth import (
     authenticate,
 )
 from flx_auth.security import SigningKey
-from pydantic import SecretStr
 
 
 def b64(data: bytes) -> str:

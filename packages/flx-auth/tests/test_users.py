@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import SecretStr, ValidationError
+
 from flx_auth import (
     CreateUser,
     DeleteUser,
@@ -19,7 +21,6 @@ from flx_auth import (
 from flx_core.application import ListAuditEvents
 from flx_core.config import SettingsError
 from flx_core.domain.ports import EventFilter
-from pydantic import SecretStr, ValidationError
 
 EMAIL = "ada@example.com"
 

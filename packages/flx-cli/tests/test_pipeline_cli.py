@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
 from flx_cli.app import cli
 
 FLX = str(Path(sys.executable).parent / "flx")

@@ -1,4 +1,5 @@
 import pytest
+
 from flx_core.config import SettingsError, load_settings
 
 

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flx_core.application import Application
-from flx_core.config import FlxSettings
-
 from flx_auth.application import AuthServices, create_first_admin, module
 from flx_auth.domain import Blacklist, LoginPolicy, SessionRepository, UserRepository
 from flx_auth.infrastructure import (
@@ -20,6 +17,8 @@ from flx_auth.infrastructure import (
     SqlUserRepository,
 )
 from flx_auth.security import AccessTokens, PasswordHasher, key_store_for
+from flx_core.application import Application
+from flx_core.config import FlxSettings
 
 module.sql_repositories.update(
     {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from flx_core.application import (
     AddPlugin,
     Application,

@@ -1,6 +1,8 @@
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import ValidationError
+
 from flx_core.domain import (
     MASK,
     ExecutionStatus,
@@ -22,7 +24,6 @@ from flx_core.domain.events import (
     PipelineCreated,
     PipelineUpdated,
 )
-from pydantic import ValidationError
 
 
 def make_pipeline(**kw: object) -> Pipeline:

@@ -1,9 +1,10 @@
 from datetime import UTC, datetime
 
 import pytest
-from flx_core.domain import CronExpression, Duration, ExecutionStatus, PipelineName
 from hypothesis import given, strategies as st
 from pydantic import ValidationError
+
+from flx_core.domain import CronExpression, Duration, ExecutionStatus, PipelineName
 
 
 @pytest.mark.parametrize("name", ["demo", "a", "tap-to-pg_2", "0day"])

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from flx_core.application import (
     Application,
     CreatePipeline,

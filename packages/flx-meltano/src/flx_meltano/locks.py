@@ -6,11 +6,11 @@ import os
 import socket
 from datetime import datetime, timedelta
 
-from flx_core.domain import ConcurrencyConflict, PipelineExecution
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flx_core.domain import ConcurrencyConflict, PipelineExecution
 from flx_meltano.tables import run_locks
 
 

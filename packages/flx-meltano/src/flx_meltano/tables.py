@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flx_core.infrastructure.persistence.tables import NAMING
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -16,6 +15,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+
+from flx_core.infrastructure.persistence.tables import NAMING
 
 metadata = MetaData(naming_convention=NAMING)
 TS = DateTime(timezone=True)

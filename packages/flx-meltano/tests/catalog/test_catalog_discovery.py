@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from flx_meltano.catalog import (
     DiscoveryError,
     catalog_cache_file,

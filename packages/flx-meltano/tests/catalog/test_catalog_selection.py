@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 import pytest
+
 from flx_meltano.catalog import (
     SelectPatternError,
     apply_metadata,

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from flx_core.application import AddPlugin, CreatePipeline
 from flx_core.bootstrap import Runtime, bootstrap
 from flx_core.config import load_settings

@@ -9,6 +9,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from flx_core.domain import (
     Pipeline,
     PipelineExecution,

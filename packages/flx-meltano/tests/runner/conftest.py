@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from flx_meltano.runner import ProcessSpec
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from flx_meltano.runner.counting import RecordCounter
 from flx_meltano.runner.lines import LineSplitter
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+
 from flx_meltano.runner import RunSpec, RunStatus, run, start
 
 

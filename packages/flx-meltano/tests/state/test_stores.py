@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+
 from flx_core.domain import NotFound
 from flx_core.domain.ports import StateStorePort
 from flx_core.infrastructure.persistence import make_engine, make_session_factory

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NoReturn
 
-from flx_core.application import HandlerContext
-from flx_core.domain import DomainError, NotFound
-
 from flx_auth.application.services import AuthServices
 from flx_auth.domain import Blacklist, Session, SessionRepository, User, UserRepository
+from flx_core.application import HandlerContext
+from flx_core.domain import DomainError, NotFound
 
 
 def services(ctx: HandlerContext) -> AuthServices:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import structlog
-from flx_core.application import Application
-from flx_core.config import FlxSettings, SettingsError
-from flx_core.domain import DomainError, Principal
 
 from flx_auth.application.messages import CreateUser, GetUser
 from flx_auth.application.services import AuthServices
 from flx_auth.domain import Role
+from flx_core.application import Application
+from flx_core.config import FlxSettings, SettingsError
+from flx_core.domain import DomainError, Principal
 
 log = structlog.get_logger(__name__)
 

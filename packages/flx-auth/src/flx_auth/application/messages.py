@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from flx_core.application import Command, Query
-from flx_core.domain import Permission
 from pydantic import AfterValidator, Field, SecretStr, StringConstraints
 
 from flx_auth.domain import Role, normalize_email
+from flx_core.application import Command, Query
+from flx_core.domain import Permission
 
 Email = Annotated[str, AfterValidator(normalize_email)]
 UserAgent = Annotated[str, StringConstraints(max_length=512)]

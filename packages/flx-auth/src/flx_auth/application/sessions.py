@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-from flx_core.application import HandlerContext
-from flx_core.domain import NotFound, ServiceResult
-
 from flx_auth.application.context import load_user, revoke_sessions, services, sessions
 from flx_auth.application.messages import (
     ListSessions,
@@ -17,6 +14,8 @@ from flx_auth.application.messages import (
 from flx_auth.application.module import module
 from flx_auth.application.views import KeyRotation, RevokedSessions, SessionView
 from flx_auth.domain import SigningKeys
+from flx_core.application import HandlerContext
+from flx_core.domain import NotFound, ServiceResult
 
 
 @module.query(ListSessions)

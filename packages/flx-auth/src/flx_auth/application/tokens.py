@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flx_core.application import Application, HandlerContext
-from flx_core.domain import Principal, ServiceResult, Unauthenticated, ValidationFailed, new_id
 from pydantic import SecretStr
 
 from flx_auth.application.context import (
@@ -30,6 +28,8 @@ from flx_auth.domain import (
     principal_for,
 )
 from flx_auth.security import TokenClaims, hash_refresh_token, new_refresh_token
+from flx_core.application import Application, HandlerContext
+from flx_core.domain import Principal, ServiceResult, Unauthenticated, ValidationFailed, new_id
 
 BAD_CREDENTIALS = "invalid email or password"
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from flx_core.application import HandlerContext
-from flx_core.domain import AlreadyExists, ServiceResult, ValidationFailed
-
 from flx_auth.application.context import load_user, revoke_sessions, services, sessions, users
 from flx_auth.application.messages import (
     CreateUser,
@@ -19,6 +16,8 @@ from flx_auth.application.messages import (
 from flx_auth.application.module import module
 from flx_auth.application.views import UserView
 from flx_auth.domain import Role, User
+from flx_core.application import HandlerContext
+from flx_core.domain import AlreadyExists, ServiceResult, ValidationFailed
 
 
 async def _keep_an_admin(ctx: HandlerContext, user: User, action: str) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flx_core.domain import DomainValueObject
 from pydantic import Field
 
 from flx_auth.domain import Session, User
 from flx_auth.security import TokenClaims
+from flx_core.domain import DomainValueObject
 
 
 class UserView(DomainValueObject):

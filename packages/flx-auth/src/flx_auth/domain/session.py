@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flx_core.domain import DomainAggregateRoot, DomainValueObject, new_id
 from pydantic import Field
 
 from flx_auth.domain.events import RefreshTokenReuseDetected, SessionRevoked
+from flx_core.domain import DomainAggregateRoot, DomainValueObject, new_id
 
 
 class RefreshToken(DomainValueObject):

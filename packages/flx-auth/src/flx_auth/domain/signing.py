@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flx_core.domain import DomainAggregateRoot
-
 from flx_auth.domain.events import SigningKeyRotated
+from flx_core.domain import DomainAggregateRoot
 
 
 class SigningKeys(DomainAggregateRoot):

@@ -6,14 +6,6 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from flx_core.domain import (
-    DomainAggregateRoot,
-    DomainValueObject,
-    Principal,
-    ValidationFailed,
-    new_id,
-    utc_now,
-)
 from pydantic import Field, field_validator
 
 from flx_auth.domain.events import (
@@ -28,6 +20,14 @@ from flx_auth.domain.events import (
     UserUpdated,
 )
 from flx_auth.domain.roles import Role, permissions_for
+from flx_core.domain import (
+    DomainAggregateRoot,
+    DomainValueObject,
+    Principal,
+    ValidationFailed,
+    new_id,
+    utc_now,
+)
 
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
 

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from flx_core.domain import AlreadyExists, ConcurrencyConflict
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +21,7 @@ from flx_auth.domain import (
     UserRepository,
 )
 from flx_auth.infrastructure import tables as t
+from flx_core.domain import AlreadyExists, ConcurrencyConflict
 
 
 def _aware(value: datetime | None) -> datetime | None:

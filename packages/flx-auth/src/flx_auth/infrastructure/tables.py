@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flx_core.infrastructure.persistence.tables import NAMING
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -15,6 +14,8 @@ from sqlalchemy import (
     String,
     Table,
 )
+
+from flx_core.infrastructure.persistence.tables import NAMING
 
 metadata = MetaData(naming_convention=NAMING)
 TS = DateTime(timezone=True)

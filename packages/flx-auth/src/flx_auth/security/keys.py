@@ -18,6 +18,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
 from flx_core.domain import ValidationFailed
 
 KEY_BITS = 2048

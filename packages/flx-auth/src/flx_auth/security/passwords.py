@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 
 import bcrypt
+
 from flx_core.domain import ValidationFailed
 
 #: bcrypt reads at most 72 bytes; longer passwords are refused rather than truncated.

@@ -12,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
-from flx_core.domain import DomainValueObject, new_id
 
 from flx_auth.domain.errors import RejectReason, TokenRejected
 from flx_auth.security.keys import KeyStore
+from flx_core.domain import DomainValueObject, new_id
 
 ALGORITHM = "RS256"
 REQUIRED_CLAIMS = ("sub", "jti", "iat", "exp", "iss", "aud")

@@ -39,8 +39,9 @@ def auth() -> None:
 @pass_state
 def login(state: CliState, email: str, password_stdin: bool) -> None:
     """Log in and print an access token and a refresh token."""
-    from flx_auth import Login
     from pydantic import SecretStr
+
+    from flx_auth import Login
 
     password = read_password(password_stdin, confirm=False)
     pair = send(
@@ -67,9 +68,10 @@ def verify(state: CliState, token: str) -> None:
         token = sys.stdin.readline().strip()
 
     async def go(runtime: Runtime) -> Any:
+        from pydantic import SecretStr
+
         from flx_auth import VerifyToken
         from flx_core.domain import Principal
-        from pydantic import SecretStr
 
         message = VerifyToken(token=SecretStr(token))
         return await runtime.app.queries.execute(message, principal=Principal.system())
@@ -171,8 +173,9 @@ def rotate_keys(state: CliState) -> None:
 @pass_state
 def logout(state: CliState, access_token: str | None, refresh_token: str | None) -> None:
     """Revoke an access token and end its session."""
-    from flx_auth import Logout
     from pydantic import SecretStr
+
+    from flx_auth import Logout
 
     if access_token is None and refresh_token is None:
         fail("give --access-token, --refresh-token or both", 2)

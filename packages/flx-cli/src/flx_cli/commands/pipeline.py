@@ -107,8 +107,9 @@ def create(
         fields["config"] = merged
 
     async def go(runtime: Runtime) -> Any:
-        from flx_core.application import CreatePipeline, describe_validation_error
         from pydantic import ValidationError
+
+        from flx_core.application import CreatePipeline, describe_validation_error
 
         try:
             cmd = CreatePipeline(**fields)

@@ -97,8 +97,9 @@ def add(
     }
 
     def make() -> Any:
-        from flx_core.application import AddPlugin, describe_validation_error
         from pydantic import ValidationError
+
+        from flx_core.application import AddPlugin, describe_validation_error
 
         try:
             return AddPlugin(**fields)

@@ -53,10 +53,9 @@ async def run_pipeline(
     trigger: str = "manual",
     show_progress: bool = True,
 ) -> Any:
+    from flx_cli.progress import LiveProgress, PlainProgress
     from flx_core.domain import Principal
     from flx_meltano import LocalExecutor, RunPipeline
-
-    from flx_cli.progress import LiveProgress, PlainProgress
 
     executor = runtime.app.services.get(LocalExecutor)
     if show_progress and not state.json:

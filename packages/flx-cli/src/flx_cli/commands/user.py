@@ -21,9 +21,10 @@ def send(state: CliState, make: Callable[[], Any]) -> Any:
     """Build the message (bad input: one line, exit 1), send it as the local system user."""
 
     async def go(runtime: Runtime) -> Any:
+        from pydantic import ValidationError
+
         from flx_core.application import Command, describe_validation_error
         from flx_core.domain import Principal
-        from pydantic import ValidationError
 
         try:
             message = make()
@@ -91,8 +92,9 @@ def create(
     state: CliState, email: str, roles: tuple[str, ...], admin: bool, password_stdin: bool
 ) -> None:
     """Create user EMAIL (asks for the password twice on a terminal)."""
-    from flx_auth import CreateUser
     from pydantic import SecretStr
+
+    from flx_auth import CreateUser
 
     wanted = set(roles) | ({"admin"} if admin else set()) or {"viewer"}
     password = read_password(password_stdin, confirm=True)
@@ -188,8 +190,9 @@ def set_role(state: CliState, email: str, roles: tuple[str, ...]) -> None:
 @pass_state
 def reset_password(state: CliState, email: str, password_stdin: bool) -> None:
     """Set a new password for EMAIL; ends their sessions and lifts a login lock."""
-    from flx_auth import ResetPassword
     from pydantic import SecretStr
+
+    from flx_auth import ResetPassword
 
     password = read_password(password_stdin, confirm=True)
     reset = send(state, lambda: ResetPassword(email=email, password=SecretStr(password)))

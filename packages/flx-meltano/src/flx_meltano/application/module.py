@@ -6,7 +6,6 @@ from flx_core.application import Application, ApplicationModule
 from flx_core.bootstrap import Runtime
 from flx_core.config import FlxSettings
 from flx_core.domain.ports import StateStorePort
-
 from flx_meltano.locks import RunLockRepository
 
 module = ApplicationModule("meltano", depends_on=("core",))

@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
+
 from flx_core.application import Command, HandlerContext
 from flx_core.config import FlxSettings
 from flx_core.domain import (
@@ -17,8 +19,6 @@ from flx_core.domain import (
     ServiceResult,
     SettingKind,
 )
-from pydantic import Field
-
 from flx_meltano.application.module import module
 
 BIN = Path(sys.executable).parent

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flx_core.application import Command, HandlerContext, find_execution
-from flx_core.domain import Permission, PipelineExecution, ServiceResult
 from pydantic import Field
 
+from flx_core.application import Command, HandlerContext, find_execution
+from flx_core.domain import Permission, PipelineExecution, ServiceResult
 from flx_meltano.application.module import module
 from flx_meltano.engine.executor import LocalExecutor
 from flx_meltano.engine.orchestrator import RunOptions

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
+
 from flx_core.application import Command, HandlerContext, Query
 from flx_core.domain import NotFound, Permission, ServiceResult, ValidationFailed
 from flx_core.domain.ports import StateStorePort, StateVersion
-from pydantic import Field
-
 from flx_meltano.application.module import module
 from flx_meltano.state import merge_states
 

@@ -6,7 +6,6 @@ from typing import Any
 
 from flx_core.application import Application
 from flx_core.domain import PipelineExecution, Principal
-
 from flx_meltano.engine.observer import RunObserver
 from flx_meltano.engine.orchestrator import PipelineRunner, RunOptions
 from flx_meltano.runner import RunResult

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flx_core.domain import Plugin
-
 from flx_meltano.engine.commands import venv_dir
 
 INSTALLER_VERSION = "1"

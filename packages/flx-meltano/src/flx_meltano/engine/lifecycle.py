@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
+
 from flx_core.application import Application
 from flx_core.domain import (
     ConcurrencyConflict,
@@ -19,7 +20,6 @@ from flx_core.domain import (
     Principal,
 )
 from flx_core.domain.ports import UnitOfWork
-
 from flx_meltano.locks import AlreadyRunning, RunLockRepository, death_reason
 
 log = structlog.get_logger(__name__)

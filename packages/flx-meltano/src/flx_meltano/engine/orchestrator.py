@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+
 from flx_core.application import Application, load_pipeline
 from flx_core.config import FlxSettings
 from flx_core.domain import (
@@ -22,7 +23,6 @@ from flx_core.domain import (
     Principal,
 )
 from flx_core.domain.ports import StateStorePort
-
 from flx_meltano.engine.lifecycle import ExecutionLifecycle
 from flx_meltano.engine.observer import NullObserver, RunObserver
 from flx_meltano.engine.paths import log_path

@@ -10,7 +10,6 @@ from typing import Any
 
 from flx_core.config import FlxSettings
 from flx_core.domain import Capability, Pipeline, Plugin, PluginType, ValidationFailed
-
 from flx_meltano.engine.commands import plugin_command
 from flx_meltano.plugin_settings import resolve_config
 from flx_meltano.runner import PrivateFiles, ProcessSpec, RunSpec

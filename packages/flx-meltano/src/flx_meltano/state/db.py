@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flx_core.domain import NotFound, utc_now
-from flx_core.domain.ports import StateStorePort, StateVersion
-from flx_core.infrastructure.persistence.cursor import aware
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from flx_core.domain import NotFound, utc_now
+from flx_core.domain.ports import StateStorePort, StateVersion
+from flx_core.infrastructure.persistence.cursor import aware
 from flx_meltano.tables import state_versions as sv
 
 

@@ -1,0 +1,214 @@
+"""The built-in connectors as real processes: discovery, selection, incremental, upsert."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flx_meltano.catalog import apply_selection
+
+BIN = Path(sys.executable).parent
+
+
+def run(
+    cmd: str, *args: str, stdin: bytes = b"", check: bool = True
+) -> subprocess.CompletedProcess[bytes]:
+    result = subprocess.run(
+        [str(BIN / cmd), *args], input=stdin, capture_output=True, timeout=120, check=False
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(result.stderr.decode())
+    return result
+
+
+def write(path: Path, data: Any) -> str:
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+def lines(output: bytes) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in output.splitlines() if line.strip()]
+
+
+def tap(
+    tmp_path: Path,
+    config: dict[str, Any],
+    catalog: dict[str, Any] | None = None,
+    state: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    args = ["--config", write(tmp_path / "tap.json", config)]
+    if catalog is not None:
+        args += ["--catalog", write(tmp_path / "catalog.json", catalog)]
+    if state is not None:
+        args += ["--state", write(tmp_path / "state.json", state)]
+    return lines(run("tap-flx-sample", *args).stdout)
+
+
+def test_discovery_describes_streams_keys_and_replication(tmp_path: Path) -> None:
+    catalog = json.loads(run("tap-flx-sample", "--discover").stdout)
+    names = [s["stream"] for s in catalog["streams"]]
+    assert names == ["users", "orders", "events"]
+    users = catalog["streams"][0]
+    top = next(m["metadata"] for m in users["metadata"] if m["breadcrumb"] == [])
+    assert top["table-key-properties"] == ["id"]
+    assert top["valid-replication-keys"] == ["updated_at"]
+
+
+def test_selection_limits_streams_and_properties(tmp_path: Path) -> None:
+    catalog = json.loads(run("tap-flx-sample", "--discover").stdout)
+    selected = apply_selection(catalog, ["users.*", "!users.email"])
+    out = tap(tmp_path, {"rows": 5}, catalog=selected)
+    records = [m for m in out if m["type"] == "RECORD"]
+    assert {m["stream"] for m in records} == {"users"} and len(records) == 5
+    assert all("email" not in m["record"] and "id" in m["record"] for m in records)
+
+
+def test_incremental_bookmark(tmp_path: Path) -> None:
+    first = tap(tmp_path, {"rows": 20, "streams": ["orders"], "batch_size": 7})
+    states = [m["value"] for m in first if m["type"] == "STATE"]
+    assert len(states) >= 3
+    final = states[-1]
+    again = tap(tmp_path, {"rows": 20, "streams": ["orders"]}, state=final)
+    assert [m for m in again if m["type"] == "RECORD"] == []
+    grown = tap(tmp_path, {"rows": 26, "streams": ["orders"]}, state=final)
+    ids = [m["record"]["id"] for m in grown if m["type"] == "RECORD"]
+    assert ids == list(range(20, 26))
+
+
+def test_rows_are_deterministic(tmp_path: Path) -> None:
+    a = tap(tmp_path, {"rows": 3, "seed": 9})
+    b = tap(tmp_path, {"rows": 3, "seed": 9})
+    c = tap(tmp_path, {"rows": 3, "seed": 10})
+    assert a == b and a != c
+
+
+def sqlite_target(
+    tmp_path: Path, stdin: bytes, check: bool = True
+) -> subprocess.CompletedProcess[bytes]:
+    config = write(tmp_path / "t.json", {"database": str(tmp_path / "out.db"), "batch_size": 3})
+    return run("target-flx-sqlite", "--config", config, stdin=stdin, check=check)
+
+
+def messages(*items: dict[str, Any]) -> bytes:
+    return b"".join(json.dumps(m).encode() + b"\n" for m in items)
+
+
+SCHEMA = {
+    "type": "SCHEMA",
+    "stream": "users",
+    "key_properties": ["id"],
+    "schema": {"properties": {"id": {"type": "integer"}, "name": {"type": "string"}}},
+}
+
+
+def rec(i: int, **extra: Any) -> dict[str, Any]:
+    return {"type": "RECORD", "stream": "users", "record": {"id": i, "name": f"n{i}", **extra}}
+
+
+def test_sqlite_upserts_exactly_once_and_grows_columns(tmp_path: Path) -> None:
+    batch = messages(SCHEMA, *(rec(i) for i in range(5)), {"type": "STATE", "value": {"p": 5}})
+    sqlite_target(tmp_path, batch)
+    out = sqlite_target(tmp_path, batch)
+    assert lines(out.stdout)[-1] == {"p": 5}
+    grown = {
+        **SCHEMA,
+        "schema": {
+            "properties": {**SCHEMA["schema"]["properties"], "tags": {"type": ["array", "null"]}}
+        },
+    }
+    sqlite_target(tmp_path, messages(grown, rec(2, tags=["a"]), rec(9, tags=[])))
+    db = sqlite3.connect(tmp_path / "out.db")
+    assert db.execute("SELECT count(*), count(DISTINCT id) FROM users").fetchone() == (6, 6)
+    assert db.execute("SELECT name, tags FROM users WHERE id = 2").fetchone() == ("n2", '["a"]')
+
+
+def test_state_comes_only_after_its_records_are_committed(tmp_path: Path) -> None:
+    stream = messages(
+        SCHEMA,
+        rec(1),
+        rec(2),
+        {"type": "STATE", "value": {"p": 2}},
+        rec(3),
+        {"type": "STATE", "value": {"p": 3}},
+    )
+    proc = subprocess.Popen(
+        [
+            str(BIN / "target-flx-sqlite"),
+            "--config",
+            write(tmp_path / "t.json", {"database": str(tmp_path / "o.db")}),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    head, tail = stream.split(b'{"type": "STATE", "value": {"p": 2}}\n')
+    proc.stdin.write(head + b'{"type": "STATE", "value": {"p": 2}}\n')
+    proc.stdin.flush()
+    first = json.loads(proc.stdout.readline())
+    # The state arrived: the two records before it must already be readable by others.
+    count = sqlite3.connect(tmp_path / "o.db").execute("SELECT count(*) FROM users").fetchone()
+    assert first == {"p": 2} and count == (2,)
+    proc.stdin.write(tail)
+    proc.stdin.close()
+    assert json.loads(proc.stdout.readline()) == {"p": 3}
+    proc.stdout.close()
+    assert proc.wait(timeout=30) == 0
+
+
+@pytest.mark.parametrize("target", ["target-flx-sqlite", "target-flx-jsonl"])
+@pytest.mark.parametrize(
+    ("payload", "needle"),
+    [
+        (messages(SCHEMA, rec(1)) + b"not json\n", "line 3 is not valid JSON"),
+        (messages(SCHEMA) + b'{"type": "RECORD", "stream": "users", "rec', "line 2 is truncated"),
+        (messages(rec(1)), "RECORD for stream 'users' before its SCHEMA"),
+    ],
+)
+def test_bad_input_names_the_line_and_emits_no_state(
+    tmp_path: Path, target: str, payload: bytes, needle: str
+) -> None:
+    config = write(
+        tmp_path / "c.json",
+        {"database": str(tmp_path / "x.db"), "destination_path": str(tmp_path / "out")},
+    )
+    if "truncated" not in needle:  # a truncated line can only be the last one
+        payload += messages({"type": "STATE", "value": {"p": 1}})
+    result = run(target, "--config", config, stdin=payload, check=False)
+    assert result.returncode == 2
+    assert needle in result.stderr.decode()
+    assert "Traceback" not in result.stderr.decode()
+    assert result.stdout == b""
+
+
+def test_missing_required_config_is_named(tmp_path: Path) -> None:
+    result = run("target-flx-sqlite", "--config", write(tmp_path / "c.json", {}), check=False)
+    assert result.returncode == 2
+    assert "missing the required setting 'database'" in result.stderr.decode()
+
+
+def test_jsonl_target_writes_one_file_per_stream_and_a_huge_line(tmp_path: Path) -> None:
+    big = "x" * (20 * 1024 * 1024)
+    payload = messages(
+        SCHEMA,
+        rec(1, blob=big),
+        rec(2),
+        {**SCHEMA, "stream": "other"},
+        {"type": "RECORD", "stream": "other", "record": {"id": 7}},
+        {"type": "STATE", "value": {"done": True}},
+    )
+    out = run(
+        "target-flx-jsonl",
+        "--config",
+        write(tmp_path / "c.json", {"destination_path": str(tmp_path / "out")}),
+        stdin=payload,
+    )
+    assert lines(out.stdout) == [{"done": True}]
+    users = (tmp_path / "out" / "users.jsonl").read_text().splitlines()
+    assert len(users) == 2 and len(json.loads(users[0])["blob"]) == len(big)
+    assert (tmp_path / "out" / "other.jsonl").read_text() == '{"id":7}\n'
