@@ -59,3 +59,23 @@ def available_commands() -> dict[str, tuple[str, str]]:
 
 
 cli.lazy = available_commands()  # type: ignore[attr-defined]
+
+
+def _plugin_command(ctx: click.Context, name: str) -> click.Command | None:
+    """A command an active extension plugin adds (e.g. `flx webhook`)."""
+    import asyncio
+
+    from flx_cli.state import state_of
+    from flx_plugin import PluginConfigError, PluginManager, load_plugin_config
+
+    settings = state_of(ctx).settings()
+    try:
+        manager = PluginManager(load_plugin_config(settings), settings=settings)
+    except PluginConfigError:
+        return None
+    asyncio.run(manager.start())
+    entry = manager.registry.cli_commands.get(name)
+    return entry[1] if entry else None
+
+
+cli.plugin_commands = _plugin_command  # type: ignore[attr-defined]

@@ -25,7 +25,14 @@ class LazyGroup(click.Group):
             module_name, attr = target.split(":")
             command: click.Command = getattr(importlib.import_module(module_name), attr)
             return command
-        return super().get_command(ctx, cmd_name)
+        found = super().get_command(ctx, cmd_name)
+        if found is None and self.plugin_commands is not None:
+            found = self.plugin_commands(ctx, cmd_name)
+        return found
+
+    #: Looks up a command contributed by an extension plugin (only for unknown names, so
+    #: plugins are not imported on the way to a built-in command).
+    plugin_commands: Any = None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = []
