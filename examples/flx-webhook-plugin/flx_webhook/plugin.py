@@ -15,8 +15,11 @@ from flx_core.domain.events import ExecutionFailed
 
 def post_json(url: str, payload: dict[str, Any], timeout: float = 10.0) -> int:
     request = urllib.request.Request(  # noqa: S310 - the operator configures the URL
-        url, data=json.dumps(payload).encode(), method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": "flx-webhook/1.0"})
+        url,
+        data=json.dumps(payload).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "User-Agent": "flx-webhook/1.0"},
+    )
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
         return int(response.status)
 
@@ -46,7 +49,10 @@ def test_command(url: str | None) -> None:
 
 class WebhookPlugin:
     manifest = {
-        "name": "webhook", "version": "1.0.0", "kind": "extension", "flx": ">=0.1",
+        "name": "webhook",
+        "version": "1.0.0",
+        "kind": "extension",
+        "flx": ">=0.1",
         "description": "Posts a JSON webhook when a pipeline execution fails",
         "provides": ["event:ExecutionFailed", "cli:webhook"],
     }
@@ -66,9 +72,13 @@ class WebhookPlugin:
         url = webhook_url()
         if not url:
             return
-        payload = {"event": "execution_failed", "execution_id": event.aggregate_id,
-                   "pipeline": event.pipeline_name, "error": event.error,
-                   "duration_seconds": event.duration_seconds,
-                   "occurred_at": event.occurred_at.isoformat()}
+        payload = {
+            "event": "execution_failed",
+            "execution_id": event.aggregate_id,
+            "pipeline": event.pipeline_name,
+            "error": event.error,
+            "duration_seconds": event.duration_seconds,
+            "occurred_at": event.occurred_at.isoformat(),
+        }
         await asyncio.to_thread(post_json, url, payload)
         self.sent.append(payload)

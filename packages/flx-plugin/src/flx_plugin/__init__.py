@@ -1,7 +1,7 @@
 """FLX extension plugins: discovery, manifests, resolution, loading and hot reload.
 
-    plugins = await PluginDiscovery("/opt/flx/plugins").scan()
-    loaded = await PluginLoader().load_plugin(plugins[0])
+plugins = await PluginDiscovery("/opt/flx/plugins").scan()
+loaded = await PluginLoader().load_plugin(plugins[0])
 """
 
 from __future__ import annotations
@@ -64,8 +64,16 @@ def extension_rows(settings: Any) -> list[dict[str, Any]]:
         else:
             state, reason = "failed", resolution.failed.get(name, plugin.error)
         m = plugin.manifest
-        rows.append({"name": name, "kind": m.kind if m else None,
-                     "version": m.version if m else None, "source": plugin.source,
-                     "location": plugin.location, "state": state, "reason": reason,
-                     "live": False})
+        rows.append(
+            {
+                "name": name,
+                "kind": m.kind if m else None,
+                "version": m.version if m else None,
+                "source": plugin.source,
+                "location": plugin.location,
+                "state": state,
+                "reason": reason,
+                "live": False,
+            }
+        )
     return rows

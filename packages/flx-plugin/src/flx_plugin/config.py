@@ -1,8 +1,8 @@
 """Where plugins live and the pins/disables of ``$FLX_HOME/plugins.toml``.
 
-    [plugins.alerts]
-    version = ">=1.2,<2"   # load only a version in this range
-    enabled = false        # do not load it at all
+[plugins.alerts]
+version = ">=1.2,<2"   # load only a version in this range
+enabled = false        # do not load it at all
 """
 
 from __future__ import annotations
@@ -55,7 +55,8 @@ def load_plugin_config(settings: Any) -> PluginConfig:
             except InvalidSpecifier:
                 raise PluginConfigError(
                     f"{path}: plugins.{name}.version {entry['version']!r} is not a version "
-                    "specifier") from None
+                    "specifier"
+                ) from None
             config.pins[name] = str(entry["version"])
         if entry.get("enabled") is False:
             config.disabled.add(name)

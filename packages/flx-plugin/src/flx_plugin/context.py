@@ -24,8 +24,9 @@ class ExtensionRegistry:
 
 
 class PluginContext:
-    def __init__(self, name: str, app: Application | None, registry: ExtensionRegistry,
-                 settings: Any = None) -> None:
+    def __init__(
+        self, name: str, app: Application | None, registry: ExtensionRegistry, settings: Any = None
+    ) -> None:
         self.name = name
         self.app = app
         self.registry = registry

@@ -66,13 +66,15 @@ def scan_entry_points(group: str = ENTRY_POINT_GROUP) -> list[DiscoveredPlugin]:
         try:
             target = ep.load()
         except Exception as exc:
-            found.append(DiscoveredPlugin("entry_point", location,
-                                          error=f"{location}: cannot import: {exc}"))
+            found.append(
+                DiscoveredPlugin("entry_point", location, error=f"{location}: cannot import: {exc}")
+            )
             continue
         raw = getattr(target, "manifest", None)
         if raw is None:
-            found.append(DiscoveredPlugin("entry_point", location,
-                                          error=f"{location}: has no 'manifest'"))
+            found.append(
+                DiscoveredPlugin("entry_point", location, error=f"{location}: has no 'manifest'")
+            )
             continue
         data = dict(raw) if isinstance(raw, dict) else dict(vars(raw))
         data.setdefault("entry", location)

@@ -92,7 +92,8 @@ class PluginLoader:
                 target, namespace = plugin.target, None
             else:
                 target, namespace = _import_from_folder(
-                    Path(plugin.location), plugin.manifest.entry, plugin.name)
+                    Path(plugin.location), plugin.manifest.entry, plugin.name
+                )
         except Exception as exc:
             raise PluginLoadError(
                 f"cannot import {plugin.manifest.entry}: {type(exc).__name__}: {exc}"

@@ -41,19 +41,29 @@ class PluginRecord:
     def row(self) -> dict[str, Any]:
         m = self.plugin.manifest if self.plugin else None
         return {
-            "name": self.name, "kind": m.kind if m else None, "version": m.version if m else None,
+            "name": self.name,
+            "kind": m.kind if m else None,
+            "version": m.version if m else None,
             "source": self.plugin.source if self.plugin else None,
             "location": self.plugin.location if self.plugin else None,
-            "state": self.state, "reason": self.reason,
+            "state": self.state,
+            "reason": self.reason,
             "activated_at": self.activated_at.isoformat() if self.activated_at else None,
-            "requires": list(m.requires) if m else [], "provides": list(m.provides) if m else [],
+            "requires": list(m.requires) if m else [],
+            "provides": list(m.provides) if m else [],
         }
 
 
 class PluginManager:
-    def __init__(self, config: PluginConfig, app: Application | None = None, *,
-                 settings: Any = None, entry_points: bool = True,
-                 status_file: bool = False) -> None:
+    def __init__(
+        self,
+        config: PluginConfig,
+        app: Application | None = None,
+        *,
+        settings: Any = None,
+        entry_points: bool = True,
+        status_file: bool = False,
+    ) -> None:
         self.config = config
         self.app = app
         self.settings = settings
@@ -67,20 +77,26 @@ class PluginManager:
 
     # -- start ---------------------------------------------------------------------------
     def discover(self) -> list[DiscoveredPlugin]:
-        return PluginDiscovery(self.config.watch_dir,
-                               entry_points=self.entry_points).scan_sync()
+        return PluginDiscovery(self.config.watch_dir, entry_points=self.entry_points).scan_sync()
 
     def resolve(self, found: list[DiscoveredPlugin]) -> Resolution:
-        return resolve(found, flx_version=self.config.flx_version, pins=self.config.pins,
-                       disabled=self.config.disabled)
+        return resolve(
+            found,
+            flx_version=self.config.flx_version,
+            pins=self.config.pins,
+            disabled=self.config.disabled,
+        )
 
     async def start(self) -> None:
         found = self.discover()
         self.resolution = self.resolve(found)
         for name in self.resolution.disabled:
             self.records[name] = PluginRecord(
-                name, "inactive", next((p for p in found if p.name == name), None),
-                reason="disabled in plugins.toml")
+                name,
+                "inactive",
+                next((p for p in found if p.name == name), None),
+                reason="disabled in plugins.toml",
+            )
         for name, reason in self.resolution.failed.items():
             plugin = next((p for p in found if p.name == name), None)
             self.records[name] = PluginRecord(name, "failed", plugin, reason=reason)
@@ -150,14 +166,23 @@ class PluginManager:
     def reload_folder(self, folder: Path) -> bool:
         """(Re)load the plugin in ``folder``; on any failure the running version stays."""
         fresh = read_folder(folder)
-        old = next((r for r in self.records.values() if r.plugin is not None
-                    and r.plugin.location == str(folder)), None)
+        old = next(
+            (
+                r
+                for r in self.records.values()
+                if r.plugin is not None and r.plugin.location == str(folder)
+            ),
+            None,
+        )
         if fresh.manifest is None:
             return self._reload_failed(old, fresh.name, fresh.error or "bad manifest")
         name = fresh.name
         old = old or self.records.get(name)
-        candidates = [r.plugin for r in self.records.values()
-                      if r.plugin is not None and r.name != name and r.state == "active"]
+        candidates = [
+            r.plugin
+            for r in self.records.values()
+            if r.plugin is not None and r.name != name and r.state == "active"
+        ]
         check = self.resolve([*candidates, fresh])
         if name in check.failed:
             return self._reload_failed(old, name, check.failed[name])
@@ -182,8 +207,9 @@ class PluginManager:
             old.loaded.drop_modules()
         if old is not None and old.name != name:
             self.records.pop(old.name, None)
-        self.records[name] = PluginRecord(name, "active", fresh, loaded=loaded,
-                                          context=context, activated_at=datetime.now(UTC))
+        self.records[name] = PluginRecord(
+            name, "active", fresh, loaded=loaded, context=context, activated_at=datetime.now(UTC)
+        )
         verb = "reloaded" if previous_state == "active" else "active"
         self._say(f"{verb} {name} {fresh.version} ({folder})")
         self._publish()
@@ -197,8 +223,10 @@ class PluginManager:
 
     def _reload_failed(self, old: PluginRecord | None, name: str, reason: str) -> bool:
         if old is not None and old.state == "active":
-            old.reason = f"reload failed, previous version {old.plugin.version if old.plugin else ''}"\
-                         f" stays active: {reason}"
+            old.reason = (
+                f"reload failed, previous version {old.plugin.version if old.plugin else ''}"
+                f" stays active: {reason}"
+            )
             self._say(f"reload failed {name}: {reason} (previous version stays active)")
         else:
             record = old or self.records.setdefault(name, PluginRecord(name, "failed"))

@@ -68,20 +68,25 @@ def resolve(
     # Versions each name may take on its own: FLX compatibility and the pin.
     allowed: dict[str, list[DiscoveredPlugin]] = {}
     for name, plugins in by_name.items():
-        ok = [p for p in plugins if p.manifest and (
-            not p.manifest.flx or SpecifierSet(p.manifest.flx).contains(flx, prereleases=True))]
+        ok = [
+            p
+            for p in plugins
+            if p.manifest
+            and (not p.manifest.flx or SpecifierSet(p.manifest.flx).contains(flx, prereleases=True))
+        ]
         if not ok:
-            needs = "; ".join(f"{p.version} needs flx{p.manifest.flx}" for p in plugins
-                              if p.manifest)
+            needs = "; ".join(
+                f"{p.version} needs flx{p.manifest.flx}" for p in plugins if p.manifest
+            )
             result.failed[name] = f"no version supports FLX {flx_version} ({needs})"
             continue
         if name in pins:
             spec = SpecifierSet(pins[name])
-            pinned = [p for p in ok if spec.contains(Version(p.version or "0"),
-                                                     prereleases=True)]
+            pinned = [p for p in ok if spec.contains(Version(p.version or "0"), prereleases=True)]
             if not pinned:
-                result.failed[name] = (f"pinned to {pins[name]} but only "
-                                       f"{_versions_text(ok)} is available")
+                result.failed[name] = (
+                    f"pinned to {pins[name]} but only {_versions_text(ok)} is available"
+                )
                 continue
             ok = pinned
         allowed[name] = sorted(ok, key=lambda p: Version(p.version or "0"), reverse=True)
@@ -103,8 +108,9 @@ def resolve(
     return result
 
 
-def _choose(allowed: dict[str, list[DiscoveredPlugin]], result: Resolution
-            ) -> dict[str, DiscoveredPlugin]:
+def _choose(
+    allowed: dict[str, list[DiscoveredPlugin]], result: Resolution
+) -> dict[str, DiscoveredPlugin]:
     """Highest versions that satisfy every requirement on them, repeated to a fixed point."""
     chosen = {name: versions[0] for name, versions in allowed.items()}
     for _round in range(len(allowed) + 2):
@@ -120,15 +126,21 @@ def _choose(allowed: dict[str, list[DiscoveredPlugin]], result: Resolution
                 for who, spec in wanted:
                     if who in chosen:
                         why = result.failed.get(dep)
-                        reason = (f"requires {dep}{spec}, which is missing" if why is None
-                                  else f"requires {dep}{spec}, which failed: {why}")
+                        if dep in result.disabled:
+                            reason = f"requires {dep}{spec}, but it is disabled"
+                        elif why is None:
+                            reason = f"requires {dep}{spec}, which is missing"
+                        else:
+                            reason = f"requires {dep}{spec}, which failed: {why}"
                         result.failed[who] = reason
                         chosen.pop(who, None)
                         changed = True
                 continue
-            fitting = [p for p in allowed[dep]
-                       if all(s.contains(Version(p.version or "0"), prereleases=True)
-                              for _, s in wanted)]
+            fitting = [
+                p
+                for p in allowed[dep]
+                if all(s.contains(Version(p.version or "0"), prereleases=True) for _, s in wanted)
+            ]
             if fitting:
                 if chosen.get(dep) is not fitting[0]:
                     chosen[dep] = fitting[0]

@@ -26,14 +26,37 @@ def _send(state: CliState, make: Any) -> Any:
     return state.run(go)
 
 
-def connector_dict(plugin: Any) -> dict[str, Any]:
+def connector_dict(plugin: Any, plugins_root: Any = None) -> dict[str, Any]:
     data: dict[str, Any] = plugin.model_dump(mode="json")
     data["config"] = plugin.masked(plugin.config)
     data["kind"] = plugin.plugin_type.value
     data["source"] = (
         "pypi" if plugin.pip_url else ("builtin" if plugin.variant == "flx" else "path")
     )
+    data["version"] = _pinned_version(plugin.pip_url)
+    if plugins_root is not None:
+        data["state"], data["reason"] = _connector_state(plugin, plugins_root)
     return data
+
+
+def _pinned_version(pip_url: str | None) -> str | None:
+    if pip_url and "==" in pip_url and " " not in pip_url.strip():
+        return pip_url.split("==", 1)[1]
+    return None
+
+
+def _connector_state(plugin: Any, plugins_root: Any) -> tuple[str, str | None]:
+    from pathlib import Path
+    from shutil import which
+
+    executable = plugin.executable or plugin.name
+    if plugin.pip_url:
+        venv = Path(plugins_root) / plugin.plugin_type.value / plugin.name / "venv"
+        if (venv / "bin" / executable).exists():
+            return "installed", None
+        return "not_installed", f"run `flx plugin install {plugin.name}`"
+    found = Path(executable).exists() if "/" in executable else which(executable) is not None
+    return ("available", None) if found else ("missing", f"{executable} not found")
 
 
 @click.group()
@@ -145,15 +168,19 @@ def list_plugins(state: CliState, plugin_type: str | None) -> None:
     from flx_core.application import ListPlugins
 
     plugins = _send(state, lambda: ListPlugins(plugin_type=plugin_type))
-    rows = [connector_dict(p) for p in plugins]
+    root = state.settings().plugins_path
+    rows = [connector_dict(p, root) for p in plugins]
     extensions = _extension_rows(state) if plugin_type is None else []
     if state.json:
         print_json({"connectors": rows, "extensions": extensions})
         return
     print_table(
         "Connectors",
-        ["name", "type", "source", "pip_url / executable"],
-        [(r["name"], r["kind"], r["source"], r["pip_url"] or r["executable"]) for r in rows],
+        ["name", "type", "source", "state", "pip_url / executable"],
+        [
+            (r["name"], r["kind"], r["source"], r["state"], r["pip_url"] or r["executable"])
+            for r in rows
+        ],
     )
     if extensions:
         print_table(
@@ -189,7 +216,9 @@ def show(state: CliState, name: str) -> None:
     """Show connector NAME (secret settings masked)."""
     from flx_core.application import GetPlugin
 
-    found = connector_dict(_send(state, lambda: GetPlugin(name=name)))
+    found = connector_dict(
+        _send(state, lambda: GetPlugin(name=name)), state.settings().plugins_path
+    )
     print_json(found) if state.json else print_mapping(f"Plugin {name}", found)
 
 

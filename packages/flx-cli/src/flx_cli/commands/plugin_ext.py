@@ -74,8 +74,7 @@ def watch(state: CliState) -> None:
         from flx_core.bootstrap import bootstrap
 
         runtime = await bootstrap(state.settings())
-        manager = PluginManager(config, runtime.app, settings=state.settings(),
-                                status_file=True)
+        manager = PluginManager(config, runtime.app, settings=state.settings(), status_file=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -106,8 +105,10 @@ def doctor(state: CliState) -> None:
     report = {
         "watch_dir": str(manager.config.watch_dir),
         "order": [f"{p.name} {p.version}" for p in res.order],
-        "failed": res.failed, "conflicts": res.conflicts,
-        "cycles": [" -> ".join(c) for c in res.cycles], "disabled": res.disabled,
+        "failed": res.failed,
+        "conflicts": res.conflicts,
+        "cycles": [" -> ".join(c) for c in res.cycles],
+        "disabled": res.disabled,
         "not_chosen": res.skipped,
     }
     if state.json:
