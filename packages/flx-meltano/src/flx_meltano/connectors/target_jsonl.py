@@ -15,13 +15,15 @@ from typing import IO, Any
 
 import orjson
 
+from flx_meltano.allocator import tune_allocator
 from flx_meltano.connectors.singer_io import (
     SingerInputError,
     StateEmitter,
+    batches,
     die,
-    messages,
     parse_args,
     read_json_file,
+    segments,
 )
 
 PROGRAM = "target-flx-jsonl"
@@ -39,9 +41,9 @@ class JsonlWriter:
         self.files: dict[str, IO[bytes]] = {}
         self.buffers: dict[str, list[bytes]] = {}
 
-    def add(self, stream: str, record: Any) -> None:
+    def add_many(self, stream: str, records: list[Any]) -> None:
         buf = self.buffers[stream]
-        buf.append(orjson.dumps(record))
+        buf.extend(map(orjson.dumps, records))
         if len(buf) >= BATCH:
             self._write(stream)
 
@@ -69,7 +71,14 @@ class JsonlWriter:
             fh.close()
 
 
+def _index_of_stream(parsed: list[dict[str, Any]], stream: Any) -> int:
+    return next(
+        i for i, m in enumerate(parsed) if m["type"] == "RECORD" and m.get("stream") == stream
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
+    tune_allocator()
     args = parse_args(sys.argv[1:] if argv is None else argv, PROGRAM)
     config: dict[str, Any] = {}
     if args.get("config"):
@@ -84,27 +93,25 @@ def main(argv: list[str] | None = None) -> None:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") if config.get("do_timestamp_file") else ""
     writer = JsonlWriter(directory, stamp)
     states = StateEmitter()
-    pending_state: Any = None
     try:
-        for number, message in messages(sys.stdin.buffer):
-            kind = message["type"]
-            if kind == "RECORD":
-                stream = message.get("stream")
-                if stream not in writer.files:
-                    raise SingerInputError(
-                        f"line {number}: RECORD for stream {stream!r} before its SCHEMA"
-                    )
-                writer.add(stream, message.get("record"))
-            elif kind == "SCHEMA":
-                stream = message.get("stream")
-                if not isinstance(stream, str):
-                    raise SingerInputError(f"line {number}: SCHEMA without a stream name")
-                writer.open(stream)
-            elif kind == "STATE":
-                pending_state = message.get("value")
-                writer.flush()
-                states.emit(pending_state)
-                pending_state = None
+        for number, parsed in batches(sys.stdin.buffer):
+            for kind, item in segments(parsed):
+                if kind == "records":
+                    stream, records = item
+                    if stream not in writer.files:
+                        line = number + _index_of_stream(parsed, stream)
+                        raise SingerInputError(
+                            f"line {line}: RECORD for stream {stream!r} before its SCHEMA"
+                        )
+                    writer.add_many(stream, records)
+                elif item["type"] == "SCHEMA":
+                    stream = item.get("stream")
+                    if not isinstance(stream, str):
+                        raise SingerInputError(f"line {number}+: SCHEMA without a stream name")
+                    writer.open(stream)
+                elif item["type"] == "STATE":
+                    writer.flush()
+                    states.emit(item.get("value"))
     except SingerInputError as exc:
         writer.close()
         die(PROGRAM, str(exc))

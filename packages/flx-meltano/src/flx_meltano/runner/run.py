@@ -7,6 +7,7 @@ from collections.abc import Generator
 from datetime import UTC, datetime
 from typing import Any
 
+from flx_meltano.allocator import tune_allocator
 from flx_meltano.runner.blockset import BlockSet
 from flx_meltano.runner.errors import DownstreamClosedError, RunFailure
 from flx_meltano.runner.logsink import LogSink
@@ -29,6 +30,7 @@ async def run(spec: RunSpec) -> RunResult:
 
 def start(spec: RunSpec) -> RunHandle:
     """Start a run in the background; needs a running event loop."""
+    tune_allocator()  # the relay's 1 MiB buffers must not be mmap-ed and unmapped each time
     return RunHandle(spec)
 
 
