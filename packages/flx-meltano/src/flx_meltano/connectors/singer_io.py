@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,15 +73,41 @@ def messages(stream: Any, start: int = 1) -> Iterator[tuple[int, dict[str, Any]]
 BATCH_BYTES = 1 << 20
 
 
+def line_batches(fd: int) -> Iterator[list[bytes]]:
+    """Complete lines as they arrive: whatever one read returns (up to a MiB), split.
+
+    Unlike ``readlines(hint)`` this never waits for a full MiB, so a STATE that arrives on
+    its own is handled at once. A line longer than a read is gathered whole, at any size;
+    a last line without a newline comes out as it is.
+    """
+    parts: list[bytes] = []
+    while chunk := os.read(fd, BATCH_BYTES):
+        last = chunk.rfind(b"\n")
+        if last < 0:
+            parts.append(chunk)
+            continue
+        if parts:
+            parts.append(chunk[: last + 1])
+            block = b"".join(parts)
+            parts = []
+        else:
+            block = chunk[: last + 1]
+        if last + 1 < len(chunk):
+            parts.append(chunk[last + 1 :])
+        yield block.splitlines(keepends=True)
+    if parts:
+        yield [b"".join(parts)]
+
+
 def batches(stream: Any) -> Iterator[tuple[int, list[dict[str, Any]]]]:
-    """(number of the first line, messages) for about a MiB of input at a time.
+    """(number of the first line, messages) for each batch of complete lines.
 
     Parsing a whole batch with ``map`` keeps the per-line cost in C; a batch with a blank,
     bad or unfinished line goes through :func:`messages` line by line, which names it.
     """
     loads = orjson.loads
     number = 1
-    while lines := stream.readlines(BATCH_BYTES):
+    for lines in line_batches(stream.fileno()):
         try:
             parsed = list(map(loads, lines))
             if not lines[-1].endswith(b"\n") or any(type(m) is not dict for m in parsed):
@@ -90,7 +117,7 @@ def batches(stream: Any) -> Iterator[tuple[int, list[dict[str, Any]]]]:
         for message in parsed:
             if "type" not in message:
                 bad = number + parsed.index(message)
-                raise SingerInputError(f'line {bad} is not a Singer message (no "type")')
+                raise SingerInputError(f"line {bad} is not a Singer message (no \"type\")")
         yield number, parsed
         number += len(lines)
 
