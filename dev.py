@@ -52,6 +52,14 @@ def setup() -> str:
     must(
         tool, "sync", "--all-packages", "--frozen", "--compile-bytecode", "--python", sys.executable
     )
+    # The workspace's own packages are installed editable; compile them too.
+    sh(
+        ROOT / ".venv" / "bin" / "python",
+        "-m",
+        "compileall",
+        "-q",
+        *sorted(str(p) for p in ROOT.glob("packages/*/src")),
+    )
     return tool
 
 

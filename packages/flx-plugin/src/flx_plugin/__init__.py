@@ -36,6 +36,7 @@ from flx_plugin.manifest import (
 )
 from flx_plugin.resolver import Resolution as Resolution, resolve as resolve
 from flx_plugin.status import read_status as read_status
+from flx_plugin.watcher import watch as watch
 
 
 def extension_rows(settings: Any) -> list[dict[str, Any]]:

@@ -66,7 +66,7 @@ def reload(state: CliState, name: str) -> None:
 def watch(state: CliState) -> None:
     """Load the plugins and reload them as their folders change, until Ctrl-C."""
     from flx_plugin import PluginManager
-    from flx_plugin.watcher import watch as watch_dir
+    from flx_plugin import watch as watch_dir
 
     config = _config(state)
 
