@@ -65,8 +65,7 @@ def reload(state: CliState, name: str) -> None:
 @pass_state
 def watch(state: CliState) -> None:
     """Load the plugins and reload them as their folders change, until Ctrl-C."""
-    from flx_plugin import PluginManager
-    from flx_plugin import watch as watch_dir
+    from flx_plugin import PluginManager, watch as watch_dir
 
     config = _config(state)
 
