@@ -81,6 +81,8 @@ def demo() -> None:
 def test(extra: list[str]) -> None:
     tool = setup()
     env = dict(os.environ)
+    # Connector installs in the tests use uv too, whether it came from PATH or from .tools.
+    env["PATH"] = f"{Path(tool).parent}{os.pathsep}{env.get('PATH', '')}"
     ci = env.get("CI", "").lower() in ("1", "true", "yes")
     env.setdefault("FLX_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     env.setdefault("FLX_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
