@@ -148,3 +148,45 @@ def test_plugin_cli_command_is_reachable(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "cannot post to http://127.0.0.1:9/none" in result.stderr
+
+
+def test_plugins_toml_pins_and_disables_and_reload_checks_loading(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = env_for(home)
+    for version in ("1.0.0", "1.1.0"):
+        folder = home / "plugins.d" / f"webhook-{version}"
+        shutil.copytree(EXAMPLE, folder)
+        manifest = folder / "flx-plugin.toml"
+        manifest.write_text(manifest.read_text().replace('"1.0.0"', f'"{version}"'))
+    chosen = info(env)
+    assert chosen is not None and chosen["version"] == "1.1.0"
+    (home / "plugins.toml").write_text('[plugins.webhook]\nversion = "==1.0.0"\n')
+    pinned = info(env)
+    assert pinned is not None and pinned["version"] == "1.0.0"
+    reload = subprocess.run(
+        [FLX, "plugin", "reload", "webhook"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert reload.returncode == 0, reload.stderr
+    assert "webhook loads" in reload.stdout
+    (home / "plugins.toml").write_text("[plugins.webhook]\nenabled = false\n")
+    listed = subprocess.run(
+        [FLX, "--json", "plugin", "list"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    rows = json.loads(listed.stdout)["extensions"]
+    assert {r["state"] for r in rows} == {"inactive"}
+    assert all(r["reason"] == "disabled in plugins.toml" for r in rows)
+    (home / "plugins.toml").write_text('[plugins.webhook]\nversion = "not a spec"\n')
+    bad = subprocess.run(
+        [FLX, "plugin", "doctor"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert bad.returncode == 2 and "is not a version specifier" in bad.stderr
