@@ -117,7 +117,7 @@ def batches(stream: Any) -> Iterator[tuple[int, list[dict[str, Any]]]]:
         for message in parsed:
             if "type" not in message:
                 bad = number + parsed.index(message)
-                raise SingerInputError(f"line {bad} is not a Singer message (no \"type\")")
+                raise SingerInputError(f'line {bad} is not a Singer message (no "type")')
         yield number, parsed
         number += len(lines)
 
