@@ -205,4 +205,4 @@ def test_db_upgrade_and_downgrade_round_trip(tmp_path: Path) -> None:
     assert down.returncode == 0, down.stderr
     assert json.loads(down.stdout)["core"] is None
     up = flx("--json", "db", "upgrade", env=env)
-    assert json.loads(up.stdout)["core"] == "0001_core"
+    assert json.loads(up.stdout)["core"] == "0002_core"

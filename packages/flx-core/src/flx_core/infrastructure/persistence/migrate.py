@@ -30,7 +30,7 @@ CORE_MIGRATIONS = MigrationSet(
     name="core",
     script_location=Path(__file__).parent / "migrations",
     version_table="flx_core_alembic_version",
-    head="0001_core",
+    head="0002_core",
 )
 
 

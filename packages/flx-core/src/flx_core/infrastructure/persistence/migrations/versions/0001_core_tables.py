@@ -79,7 +79,6 @@ def upgrade() -> None:
         sa.Column("loader", sa.String(length=64), nullable=False),
         sa.Column("config", sa.JSON(), nullable=False),
         sa.Column("select_rules", sa.JSON(), nullable=False),
-        sa.Column("stream_metadata", sa.JSON(), nullable=False),
         sa.Column("schedule", sa.String(length=128), nullable=True),
         sa.Column("enabled", sa.Boolean(), nullable=False),
         sa.Column("tags", sa.JSON(), nullable=False),
