@@ -206,3 +206,25 @@ def test_db_upgrade_and_downgrade_round_trip(tmp_path: Path) -> None:
     assert json.loads(down.stdout)["core"] is None
     up = flx("--json", "db", "upgrade", env=env)
     assert json.loads(up.stdout)["core"] == "0002_core"
+
+
+def test_pipeline_show_masks_secret_settings(runner: CliRunner) -> None:
+    code, _, err = invoke(
+        runner,
+        "pipeline",
+        "create",
+        "sec",
+        "-e",
+        "a",
+        "-l",
+        "b",
+        "--config",
+        "extractor.password=hunter2",
+        "--config",
+        "loader.url=postgresql://u:pw9@h/d",
+    )
+    assert code == 0, err
+    _, out, _ = invoke(runner, "--json", "pipeline", "show", "sec")
+    assert "hunter2" not in out and "pw9" not in out
+    _, out, _ = invoke(runner, "--json", "pipeline", "list")
+    assert "hunter2" not in out

@@ -159,3 +159,18 @@ def test_service_result_unwrap() -> None:
     with pytest.raises(KeyError):
         failed.unwrap_or_raise(KeyError)
     assert failed.unwrap_or(7) == 7
+
+
+def test_secrets_are_masked_in_output_and_in_the_audit_trail() -> None:
+    p = make_pipeline(
+        config={"tap-a": {"password": "hunter2", "host": "db", "url": "postgresql://u:pw123@db/x"}}
+    )
+    assert p.masked_config() == {
+        "tap-a": {"password": MASK, "host": "db", "url": "postgresql://u:********@db/x"}
+    }
+    p.pull_events()
+    p.update(config={"tap-b": {"api_token": "abc", "sqlalchemy_url": "postgresql://u:s3@h/d"}})
+    (event,) = p.pull_events()
+    text = repr(event.model_dump())
+    assert "abc" not in text and "s3@" not in text
+    assert p.config["tap-b"]["api_token"] == "abc", "the real value is kept for the run"

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 def pipeline_dict(p: Any) -> dict[str, Any]:
     data: dict[str, Any] = p.model_dump(mode="json")
+    data["config"] = p.masked_config()
     data["schedule"] = p.schedule.value if p.schedule else None
     return data
 

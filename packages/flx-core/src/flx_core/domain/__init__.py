@@ -21,7 +21,7 @@ from flx_core.domain.errors import (
 )
 from flx_core.domain.execution import PipelineExecution as PipelineExecution
 from flx_core.domain.pipeline import Pipeline as Pipeline
-from flx_core.domain.plugin import MASK as MASK, Plugin as Plugin
+from flx_core.domain.plugin import Plugin as Plugin
 from flx_core.domain.pydantic_base import (
     DomainAggregateRoot as DomainAggregateRoot,
     DomainBaseModel as DomainBaseModel,
@@ -31,6 +31,11 @@ from flx_core.domain.pydantic_base import (
     ResultError as ResultError,
     ServiceResult as ServiceResult,
     utc_now as utc_now,
+)
+from flx_core.domain.secrets import (
+    MASK as MASK,
+    looks_secret as looks_secret,
+    mask_settings as mask_settings,
 )
 from flx_core.domain.security import Permission as Permission, Principal as Principal
 from flx_core.domain.value_objects import (

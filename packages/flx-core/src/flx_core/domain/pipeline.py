@@ -11,6 +11,7 @@ from flx_core.domain.base import new_id
 from flx_core.domain.errors import ValidationFailed
 from flx_core.domain.events import PipelineCreated, PipelineDeleted, PipelineUpdated
 from flx_core.domain.pydantic_base import DomainAggregateRoot, utc_now
+from flx_core.domain.secrets import mask_settings
 from flx_core.domain.value_objects import CronExpression, validate_name
 
 #: Fields a pipeline update may change.
@@ -120,11 +121,23 @@ class Pipeline(DomainAggregateRoot):
                     name=self.name,
                     changes={
                         k: (str(v) if isinstance(v, CronExpression) else v)
-                        for k, v in changed.items()
+                        for k, v in self._audited(changed).items()
                     },
                 )
             )
         return changed
+
+    @staticmethod
+    def _audited(changed: dict[str, Any]) -> dict[str, Any]:
+        """Changes as the audit trail records them: setting secrets masked."""
+        if "config" not in changed:
+            return changed
+        config = {name: mask_settings(values) for name, values in changed["config"].items()}
+        return {**changed, "config": config}
+
+    def masked_config(self) -> dict[str, dict[str, Any]]:
+        """The per-plugin overrides with secret-looking values and URL passwords masked."""
+        return {name: mask_settings(values) for name, values in self.config.items()}
 
     def delete(self) -> None:
         self.record(PipelineDeleted(aggregate_id=self.id, name=self.name))

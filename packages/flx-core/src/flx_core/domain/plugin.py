@@ -11,11 +11,8 @@ from flx_core.domain.base import new_id
 from flx_core.domain.errors import ValidationFailed
 from flx_core.domain.events import PluginAdded, PluginRemoved, PluginUpdated
 from flx_core.domain.pydantic_base import DomainAggregateRoot, utc_now
+from flx_core.domain.secrets import looks_secret, mask_settings
 from flx_core.domain.value_objects import PluginSetting, PluginType, validate_name
-
-MASK = "********"
-#: Setting names that hold secrets even when a plugin does not declare them.
-SECRET_WORDS = ("password", "secret", "token", "private_key", "api_key", "credentials")
 
 PLUGIN_UPDATABLE = frozenset(
     {"variant", "pip_url", "namespace", "executable", "settings", "config", "capabilities"}
@@ -82,14 +79,11 @@ class Plugin(DomainAggregateRoot):
 
     def is_secret(self, setting: str) -> bool:
         """Declared secret, or named like one (``password``, ``api_token``...)."""
-        lowered = setting.lower()
-        return setting in self.secret_names or any(w in lowered for w in SECRET_WORDS)
+        return setting in self.secret_names or looks_secret(setting)
 
     def masked(self, values: dict[str, Any]) -> dict[str, Any]:
-        """``values`` with every secret setting replaced by a mask."""
-        return {
-            k: (MASK if self.is_secret(k) and v not in (None, "") else v) for k, v in values.items()
-        }
+        """``values`` with secrets masked (declared or secret-looking, URL passwords)."""
+        return mask_settings(values, self.secret_names)
 
     def env_prefix(self) -> str:
         """Prefix of the environment variables that set this plugin's settings (``TAP_X_``)."""
