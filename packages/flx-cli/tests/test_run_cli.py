@@ -82,7 +82,7 @@ def setup(tmp_path: Path) -> tuple[dict[str, str], Path]:
         "--config",
         "extractor.rows=400",
         "--config",
-        "extractor.sleep=0.01",
+        "extractor.sleep=0.03",
         "--config",
         "extractor.state_every=20",
         "--config",
@@ -130,6 +130,7 @@ def test_cancel_from_another_shell(setup) -> None:
         _, _err = proc.communicate(timeout=60)
     finally:
         proc.kill()
+        proc.communicate()
     assert proc.returncode == 1
     shown = json.loads(flx(env, "--json", "execution", "show", execution_id).stdout)
     assert shown["status"] == "cancelled"
@@ -154,6 +155,7 @@ def test_ctrl_c_cancels_and_leaves_no_children(setup) -> None:
         _, err = proc.communicate(timeout=60)
     finally:
         proc.kill()
+        proc.communicate()
     assert proc.returncode == 1
     assert "cancelling" in err
     shown = json.loads(flx(env, "--json", "execution", "show", execution_id).stdout)
@@ -207,6 +209,7 @@ def test_logs_follow_streams_until_the_run_ends(setup) -> None:
         proc.wait(timeout=60)
     finally:
         proc.kill()
+        proc.communicate()
     assert follow.returncode == 0
     assert "tap_fixture: done" in follow.stdout
     assert "run succeeded" in follow.stdout
