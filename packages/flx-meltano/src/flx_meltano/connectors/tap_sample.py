@@ -14,9 +14,8 @@ from typing import Any
 
 import orjson
 
-from flx_meltano.allocator import tune_allocator
 from flx_meltano.connectors.sample_data import SCHEMAS, index_after, make_row, timestamp
-from flx_meltano.connectors.singer_io import die, parse_args, read_json_file
+from flx_meltano.connectors.singer_io import die, parse_args, read_json_file, tune_for_streaming
 
 PROGRAM = "tap-flx-sample"
 REPLICATION_KEY = "updated_at"
@@ -92,7 +91,7 @@ def _int(config: dict[str, Any], key: str, default: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
-    tune_allocator()
+    tune_for_streaming()
     args = parse_args(sys.argv[1:] if argv is None else argv, PROGRAM)
     if args.get("discover"):
         sys.stdout.buffer.write(orjson.dumps(discover(), option=orjson.OPT_INDENT_2) + b"\n")

@@ -15,7 +15,6 @@ from typing import IO, Any
 
 import orjson
 
-from flx_meltano.allocator import tune_allocator
 from flx_meltano.connectors.singer_io import (
     SingerInputError,
     StateEmitter,
@@ -24,6 +23,7 @@ from flx_meltano.connectors.singer_io import (
     parse_args,
     read_json_file,
     segments,
+    tune_for_streaming,
 )
 
 PROGRAM = "target-flx-jsonl"
@@ -78,7 +78,7 @@ def _index_of_stream(parsed: list[dict[str, Any]], stream: Any) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
-    tune_allocator()
+    tune_for_streaming()
     args = parse_args(sys.argv[1:] if argv is None else argv, PROGRAM)
     config: dict[str, Any] = {}
     if args.get("config"):

@@ -17,7 +17,6 @@ from typing import Any
 
 import orjson
 
-from flx_meltano.allocator import tune_allocator
 from flx_meltano.connectors.singer_io import (
     SingerInputError,
     StateEmitter,
@@ -26,6 +25,7 @@ from flx_meltano.connectors.singer_io import (
     parse_args,
     read_json_file,
     segments,
+    tune_for_streaming,
 )
 
 PROGRAM = "target-flx-sqlite"
@@ -159,7 +159,7 @@ def _index_of_stream(parsed: list[dict[str, Any]], stream: Any) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
-    tune_allocator()
+    tune_for_streaming()
     args = parse_args(sys.argv[1:] if argv is None else argv, PROGRAM)
     if not args.get("config"):
         die(PROGRAM, "--config is required (it must name the database)")
