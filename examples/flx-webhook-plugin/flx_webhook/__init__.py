@@ -1,11 +1,12 @@
-"""Example FLX plugin: POST a JSON document to a webhook when an execution fails.
+"""Example FLX plugin: POST a JSON document to a webhook when a pipeline execution fails.
 
-The URL comes from ``FLX_WEBHOOK_URL``. Loaded from a plugin directory (this folder, with
-its ``flx-plugin.toml``) or from the ``flx.plugins`` entry point of its distribution.
+Loaded from a plugin folder (this directory, with its ``flx-plugin.toml``) or through the
+``flx.plugins`` entry point of its distribution. Modules refer to each other with relative
+imports, as folder plugins must.
 """
 
 from __future__ import annotations
 
 from .plugin import WebhookPlugin
 
-plugin = WebhookPlugin()
+__all__ = ["WebhookPlugin"]

@@ -1,84 +1,90 @@
-"""The plugin object: subscribes to failed executions and adds `flx webhook test`."""
+"""The plugin: a webhook on failed executions, and `flx webhook test`.
+
+The URL comes from ``FLX_WEBHOOK_URL``, else from the plugin's options in
+``$FLX_HOME/plugins.toml``::
+
+    [plugins.webhook]
+    url = "https://hooks.example.com/flx"
+    timeout = 5
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import urllib.request
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 
 from flx_core.domain.events import ExecutionFailed
+from flx_plugin import FlxPlugin, PluginContext
+
+from .post import post_json
+
+URL_VARIABLE = "FLX_WEBHOOK_URL"
 
 
-def post_json(url: str, payload: dict[str, Any], timeout: float = 10.0) -> int:
-    request = urllib.request.Request(  # noqa: S310 - the operator configures the URL
-        url,
-        data=json.dumps(payload).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": "flx-webhook/1.0"},
-    )
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-        return int(response.status)
+def webhook_url(options: Mapping[str, Any]) -> str | None:
+    url = os.environ.get(URL_VARIABLE) or options.get("url")
+    return str(url) if url else None
 
 
-def webhook_url() -> str | None:
-    return os.environ.get("FLX_WEBHOOK_URL") or None
-
-
-@click.group("webhook")
-def webhook_group() -> None:
-    """The webhook plugin's commands."""
-
-
-@webhook_group.command("test")
-@click.option("--url", default=None, help="Where to post (default: FLX_WEBHOOK_URL).")
-def test_command(url: str | None) -> None:
-    """Send a test payload to the webhook."""
-    target = url or webhook_url()
-    if not target:
-        raise click.ClickException("no URL: give --url or set FLX_WEBHOOK_URL")
-    try:
-        status = post_json(target, {"event": "test", "source": "flx"})
-    except (OSError, ValueError) as exc:
-        raise click.ClickException(f"cannot post to {target}: {exc}") from None
-    click.echo(f"posted test payload to {target}: HTTP {status}")
-
-
-class WebhookPlugin:
-    manifest = {
-        "name": "webhook",
-        "version": "1.0.0",
-        "kind": "extension",
-        "flx": ">=0.1",
-        "description": "Posts a JSON webhook when a pipeline execution fails",
-        "provides": ["event:ExecutionFailed", "cli:webhook"],
+def failure_payload(event: ExecutionFailed) -> dict[str, Any]:
+    return {
+        "event": "execution_failed",
+        "execution_id": event.aggregate_id,
+        "pipeline": event.pipeline_name,
+        "error": event.error,
+        "duration_seconds": event.duration_seconds,
+        "occurred_at": event.occurred_at.isoformat(),
     }
 
-    def __init__(self) -> None:
-        self.sent: list[dict[str, Any]] = []
 
-    def activate(self, context: Any) -> None:
-        context.add_cli_command(webhook_group)
-        if context.app is not None:
-            context.subscribe(ExecutionFailed, self.on_failed)
+def webhook_commands(options: Mapping[str, Any]) -> click.Group:
+    @click.group("webhook")
+    def group() -> None:
+        """The webhook plugin: posts JSON when an execution fails."""
 
-    def deactivate(self, context: Any) -> None:
-        return None
+    @group.command("test")
+    @click.option("--url", default=None, help=f"Where to post (default: {URL_VARIABLE}).")
+    def test(url: str | None) -> None:
+        """Send a test payload to the webhook."""
+        target = url or webhook_url(options)
+        if not target:
+            raise click.ClickException(f"no URL: give --url, set {URL_VARIABLE} or plugins.toml")
+        payload = {"event": "test", "source": "flx", "sent_at": datetime.now(UTC).isoformat()}
+        try:
+            status = post_json(target, payload, float(options.get("timeout", 10)))
+        except (OSError, ValueError) as exc:
+            raise click.ClickException(f"cannot post to {target}: {exc}") from None
+        click.echo(f"posted a test payload to {target}: HTTP {status}")
 
-    async def on_failed(self, event: ExecutionFailed, ctx: Any) -> None:
-        url = webhook_url()
-        if not url:
+    return group
+
+
+class WebhookPlugin(FlxPlugin):
+    name = "webhook"
+    version = "1.0.0"
+    description = "Posts a JSON webhook when a pipeline execution fails"
+    flx = ">=0.1"
+    provides = ("event:ExecutionFailed", "cli:webhook")
+
+    def activate(self, context: PluginContext) -> None:
+        self.context = context
+        context.add_cli_command(webhook_commands(context.config))
+        context.subscribe(ExecutionFailed, self.on_failed)
+
+    async def on_failed(self, event: ExecutionFailed, handler_context: Any) -> None:
+        url = webhook_url(self.context.config)
+        if url is None:
             return
-        payload = {
-            "event": "execution_failed",
-            "execution_id": event.aggregate_id,
-            "pipeline": event.pipeline_name,
-            "error": event.error,
-            "duration_seconds": event.duration_seconds,
-            "occurred_at": event.occurred_at.isoformat(),
-        }
-        await asyncio.to_thread(post_json, url, payload)
-        self.sent.append(payload)
+        timeout = float(self.context.config.get("timeout", 10))
+        try:
+            await asyncio.to_thread(post_json, url, failure_payload(event), timeout)
+        except (OSError, ValueError) as exc:
+            self.context.log.warning(
+                "webhook_post_failed", host=urlsplit(url).hostname, error=str(exc)
+            )

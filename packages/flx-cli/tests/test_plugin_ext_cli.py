@@ -1,4 +1,5 @@
-"""`flx plugin watch|info|doctor|list` through real processes and real file changes."""
+"""`flx plugin watch|info|reload|doctor` and plugin commands, through real processes, real
+file changes and a real HTTP server."""
 
 from __future__ import annotations
 
@@ -8,8 +9,14 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 FLX = str(Path(sys.executable).parent / "flx")
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "flx-webhook-plugin"
@@ -25,67 +32,158 @@ def env_for(home: Path) -> dict[str, str]:
     return env
 
 
-def info(env: dict[str, str]) -> dict | None:
-    result = subprocess.run(
-        [FLX, "--json", "plugin", "info", "webhook"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+def flx(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [FLX, *args], env=env, capture_output=True, text=True, timeout=120, check=False
     )
+
+
+def info(env: dict[str, str], name: str = "webhook") -> dict[str, Any] | None:
+    result = flx(env, "--json", "plugin", "info", name)
     return json.loads(result.stdout) if result.returncode == 0 else None
 
 
-def wait_for(predicate, env: dict[str, str], what: str, deadline: float = 30) -> dict | None:
+def status_row(watch_dir: Path, name: str = "webhook") -> dict[str, Any] | None:
+    try:
+        status = json.loads((watch_dir / ".status.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return next((r for r in status["plugins"] if r["name"] == name), None)
+
+
+def wait_for(predicate: Callable[[], Any], what: str, deadline: float = 30) -> Any:
     end = time.monotonic() + deadline
     while time.monotonic() < end:
-        found = info(env)
-        if predicate(found):
+        found = predicate()
+        if found:
             return found
-        time.sleep(0.3)
-    raise AssertionError(f"never saw {what}; last: {info(env)}")
+        time.sleep(0.1)
+    raise AssertionError(f"never saw {what}")
+
+
+class Watcher:
+    """`flx plugin watch` in its own process, its output collected line by line."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            [FLX, "plugin", "watch", "--debounce", "300"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def said(self, text: str) -> bool:
+        return any(text in line for line in self.lines)
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            code = self.proc.wait(timeout=30)
+        finally:
+            self.proc.kill()
+            self._reader.join(timeout=10)
+            assert self.proc.stdout is not None
+            self.proc.stdout.close()
+        return code
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    received: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hook", received
+    server.shutdown()
+    server.server_close()
+    thread.join()
 
 
 def test_watch_loads_reloads_keeps_old_on_break_and_unloads(tmp_path: Path) -> None:
     home = tmp_path / "home"
     env = env_for(home)
     watch_dir = home / "plugins.d"
-    proc = subprocess.Popen(
-        [FLX, "plugin", "watch"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    watcher = Watcher(env)
     try:
-        wait_status = time.monotonic() + 30
-        while not (watch_dir / ".status.json").exists() and time.monotonic() < wait_status:
-            time.sleep(0.2)
+        wait_for(lambda: watcher.said("watching"), "the watcher start")
         folder = watch_dir / "webhook"
         shutil.copytree(EXAMPLE, folder)
-        active = wait_for(lambda r: r and r.get("live") and r["state"] == "active", env, "active")
-        assert active["version"] == "1.0.0" and active["source"] == "directory"
+        wait_for(lambda: (status_row(watch_dir) or {}).get("state") == "active", "active")
+        active = info(env)
+        assert active is not None and active["live"] is True
+        assert active["state"] == "active" and active["version"] == "1.0.0"
+        assert active["source"] == str(folder) and active["origin"] == "directory"
+        assert active["activated_at"]
+
         manifest = folder / "flx-plugin.toml"
         manifest.write_text(manifest.read_text().replace('"1.0.0"', '"1.1.0"'))
-        wait_for(lambda r: r and r["version"] == "1.1.0", env, "reload to 1.1.0")
+        wait_for(lambda: (status_row(watch_dir) or {}).get("version") == "1.1.0", "the reload")
+        assert info(env)["version"] == "1.1.0"
+
         with (folder / "flx_webhook" / "plugin.py").open("a") as fh:
             fh.write("\ndef broken(:\n")
         manifest.write_text(manifest.read_text().replace('"1.1.0"', '"1.2.0"'))
-        kept = wait_for(
-            lambda r: r and "stays active" in (r.get("reason") or ""), env, "a failed reload"
+        wait_for(
+            lambda: "stays active" in ((status_row(watch_dir) or {}).get("reason") or ""),
+            "a failed reload",
         )
+        kept = info(env)
         assert kept["state"] == "active" and kept["version"] == "1.1.0"
         assert "SyntaxError" in kept["reason"]
+
+        asked = flx(env, "plugin", "reload", "webhook")
+        assert asked.returncode == 1 and "webhook did not reload" in asked.stderr
+        assert "SyntaxError" in asked.stderr
+
         shutil.rmtree(folder)
-        wait_for(lambda r: r is None, env, "unload")
+        wait_for(lambda: status_row(watch_dir) is None and watcher.said("unloaded"), "unload")
+        gone = flx(env, "plugin", "info", "webhook")
+        assert gone.returncode == 1 and "no extension plugin named 'webhook'" in gone.stderr
     finally:
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=30)
-    assert "active webhook 1.0.0" in out
-    assert "reloaded webhook 1.1.0" in out
-    assert "previous version stays active" in out
-    assert "unloaded webhook" in out
+        code = watcher.stop()
+    assert code == 0
+    assert not (watch_dir / ".status.json").exists()
+    said = "\n".join(watcher.lines)
+    assert f"active webhook 1.0.0 ({folder})" in said
+    assert f"reloaded webhook 1.1.0 ({folder})" in said
+    assert "reload failed webhook: cannot import flx_webhook:WebhookPlugin: SyntaxError" in said
+    assert "(previous version 1.1.0 stays active)" in said
+    assert "unloaded webhook" in said
+
+
+def test_reload_asks_the_running_watcher(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = env_for(home)
+    shutil.copytree(EXAMPLE, home / "plugins.d" / "webhook")
+    watcher = Watcher(env)
+    try:
+        wait_for(lambda: watcher.said("watching"), "the watcher start")
+        first = info(env)["activated_at"]
+        asked = flx(env, "plugin", "reload", "webhook")
+        assert asked.returncode == 0, asked.stderr
+        assert asked.stdout.startswith("reloaded webhook 1.0.0 in the watcher (pid ")
+        assert info(env)["activated_at"] > first
+    finally:
+        assert watcher.stop() == 0
 
 
 def test_doctor_names_cycle_and_conflict(tmp_path: Path) -> None:
@@ -108,46 +206,26 @@ def test_doctor_names_cycle_and_conflict(tmp_path: Path) -> None:
         (plugins / name / "flx-plugin.toml").write_text(
             f'name = "{name}"\nversion = "{version}"\nentry = "code:plugin"\nrequires = [{reqs}]\n'
         )
-    result = subprocess.run(
-        [FLX, "plugin", "doctor"], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
+    result = flx(env, "plugin", "doctor")
     assert result.returncode == 1
     assert "cycle: a -> b -> a" in result.stdout or "cycle: b -> a -> b" in result.stdout
-    assert "needs-new requires alerts>=2" in result.stdout
-    assert "available: alerts 1.3.0" in result.stdout
-    assert "load order:" in result.stdout and "ok 1.0.0" in result.stdout
-    listed = subprocess.run(
-        [FLX, "--json", "plugin", "list"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
+    assert (
+        "conflict: version conflict on alerts: needs-new requires alerts>=2; "
+        "available: alerts 1.3.0" in result.stdout
     )
-    states = {e["name"]: e["state"] for e in json.loads(listed.stdout)["extensions"]}
-    assert states == {
-        "a": "failed",
-        "b": "failed",
-        "alerts": "resolved",
-        "needs-new": "failed",
-        "ok": "resolved",
-    }
+    assert "load order: alerts 1.3.0, ok 1.0.0" in result.stdout
 
+    report = json.loads(flx(env, "--json", "plugin", "doctor").stdout)
+    assert set(report["failed"]) == {"a", "b", "needs-new"} and not report["ok"]
+    assert info(env, "needs-new")["state"] == "failed"
+    assert info(env, "ok")["state"] == "resolved" and info(env, "ok")["live"] is False
 
-def test_plugin_cli_command_is_reachable(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    env = env_for(home)
-    shutil.copytree(EXAMPLE, home / "plugins.d" / "webhook")
-    result = subprocess.run(
-        [FLX, "webhook", "test", "--url", "http://127.0.0.1:9/none"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 1
-    assert "cannot post to http://127.0.0.1:9/none" in result.stderr
+    shutil.rmtree(plugins / "a")
+    shutil.rmtree(plugins / "needs-new")
+    fine = flx(env, "plugin", "doctor")
+    assert fine.returncode == 1 and "requires a, which is missing" in fine.stdout
+    shutil.rmtree(plugins / "b")
+    assert flx(env, "plugin", "doctor").returncode == 0
 
 
 def test_plugins_toml_pins_and_disables_and_reload_checks_loading(tmp_path: Path) -> None:
@@ -159,34 +237,54 @@ def test_plugins_toml_pins_and_disables_and_reload_checks_loading(tmp_path: Path
         manifest = folder / "flx-plugin.toml"
         manifest.write_text(manifest.read_text().replace('"1.0.0"', f'"{version}"'))
     chosen = info(env)
-    assert chosen is not None and chosen["version"] == "1.1.0"
+    assert chosen["version"] == "1.1.0" and chosen["versions"] == ["1.0.0", "1.1.0"]
     (home / "plugins.toml").write_text('[plugins.webhook]\nversion = "==1.0.0"\n')
-    pinned = info(env)
-    assert pinned is not None and pinned["version"] == "1.0.0"
-    reload = subprocess.run(
-        [FLX, "plugin", "reload", "webhook"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert reload.returncode == 0, reload.stderr
-    assert "webhook loads" in reload.stdout
+    assert info(env)["version"] == "1.0.0"
+
+    checked = flx(env, "plugin", "reload", "webhook")
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.startswith("webhook 1.0.0 loads (no `flx plugin watch` runs")
+
     (home / "plugins.toml").write_text("[plugins.webhook]\nenabled = false\n")
-    listed = subprocess.run(
-        [FLX, "--json", "plugin", "list"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    rows = json.loads(listed.stdout)["extensions"]
-    assert {r["state"] for r in rows} == {"inactive"}
-    assert all(r["reason"] == "disabled in plugins.toml" for r in rows)
+    off = info(env)
+    assert off["state"] == "inactive" and off["reason"] == "disabled in plugins.toml"
+    refused = flx(env, "plugin", "reload", "webhook")
+    assert refused.returncode == 1 and "disabled in plugins.toml" in refused.stderr
+
     (home / "plugins.toml").write_text('[plugins.webhook]\nversion = "not a spec"\n')
-    bad = subprocess.run(
-        [FLX, "plugin", "doctor"], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
-    assert bad.returncode == 2 and "is not a version specifier" in bad.stderr
+    bad = flx(env, "plugin", "doctor")
+    assert bad.returncode == 2 and "plugins.webhook.version 'not a spec'" in bad.stderr
+
+
+def test_a_plugin_command_posts_to_a_real_server(tmp_path: Path, receiver) -> None:
+    url, received = receiver
+    home = tmp_path / "home"
+    env = env_for(home)
+    shutil.copytree(EXAMPLE, home / "plugins.d" / "webhook")
+    result = flx(env, "webhook", "test", "--url", url)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"posted a test payload to {url}: HTTP 204\n"
+    assert received[0]["event"] == "test"
+    failing = flx(env, "webhook", "test", "--url", "http://127.0.0.1:9/none")
+    assert failing.returncode == 1 and "cannot post to http://127.0.0.1:9/none" in failing.stderr
+
+
+def test_a_failed_run_posts_the_webhook(tmp_path: Path, receiver) -> None:
+    url, received = receiver
+    home = tmp_path / "home"
+    env = {**env_for(home), "FLX_WEBHOOK_URL": url}
+    shutil.copytree(EXAMPLE, home / "plugins.d" / "webhook")
+    for name in ("tap-broken", "target-any"):
+        script = tmp_path / name
+        script.write_text("#!/bin/sh\necho 'it broke' >&2\nexit 3\n")
+        script.chmod(0o755)
+    for kind, name in (("extractor", "tap-broken"), ("loader", "target-any")):
+        added = flx(env, "plugin", "add", kind, name, "--executable", str(tmp_path / name))
+        assert added.returncode == 0, added.stderr
+    created = flx(env, "pipeline", "create", "orders", "-e", "tap-broken", "-l", "target-any")
+    assert created.returncode == 0, created.stderr
+    run = flx(env, "run", "orders")
+    assert run.returncode == 1
+    (payload,) = received
+    assert payload["event"] == "execution_failed" and payload["pipeline"] == "orders"
+    assert payload["execution_id"] and payload["error"]

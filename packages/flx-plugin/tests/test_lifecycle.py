@@ -1,84 +1,117 @@
-"""Activation registers on the real bus; deactivation and failures undo every registration."""
+"""Activation registers on the real buses; deactivation and failures undo every registration."""
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 
-from flx_core.application import Application, core_module
+import click
+
+from flx_core.application import Application
 from flx_core.domain import Principal
-from flx_core.testing import InMemoryWorld
-from flx_plugin import PluginConfig, PluginDiscovery, PluginLoader, PluginManager
+from flx_core.domain.events import ExecutionFailed
+from flx_plugin import PluginDiscovery, PluginLoader, PluginState
 
 SYSTEM = Principal.system()
 
+EVERYTHING = """
+import click
+from flx_core.application import Command, Query
+from flx_core.domain import Permission, ServiceResult
+from flx_core.domain.events import ExecutionFailed
 
-def make_app() -> Application:
-    app = Application(InMemoryWorld().uow)
-    app.include([core_module])
-    return app
+class Shout(Command):
+    permission = Permission.PIPELINE_READ
+
+class Count(Query):
+    permission = Permission.PIPELINE_READ
+
+seen = []
+
+async def shout(cmd, ctx):
+    return ServiceResult.success("HEY")
+
+async def count(query, ctx):
+    return ServiceResult.success(len(seen))
+
+async def on_failed(event, ctx):
+    seen.append(event.pipeline_name)
+
+@click.command("hello")
+def hello():
+    click.echo("hello from a plugin")
+
+class Plugin:
+    def activate(self, context):
+        context.register_command(Shout, shout)
+        context.register_query(Count, count)
+        context.subscribe(ExecutionFailed, on_failed)
+        context.add_cli_command(hello)
+        context.add_connector("tap-everything", ["tap-everything", "--about"])
+{deactivate}
+plugin = Plugin()
+"""
+RUDE_DEACTIVATE = "    def deactivate(self, context):\n        raise RuntimeError('rude')\n"
 
 
-def manager_for(plugin_dir: Path, app: Application | None = None) -> PluginManager:
-    return PluginManager(
-        PluginConfig(watch_dir=plugin_dir.resolve(), flx_version="0.1.0"), app, entry_points=False
+async def failed(app: Application, pipeline: str) -> None:
+    event = ExecutionFailed(
+        aggregate_id="e1", pipeline_name=pipeline, duration_seconds=1.0, error="boom"
     )
+    await app.publish(event, principal=SYSTEM)
 
 
-async def ping(app: Application, manager: PluginManager, name: str) -> object:
-    record = manager.records[name]
-    assert record.loaded is not None
-    module = sys.modules[record.loaded.namespace + ".pkg"]
-    command_type = next(v for k, v in vars(module).items() if k.startswith("Ping"))
-    return (await app.execute(command_type(), principal=SYSTEM)).value
-
-
-async def test_seed_usage_scan_then_load(plugin_dir, make_plugin) -> None:
+async def test_seed_usage_scan_then_load(plugin_dir: Path, make_plugin) -> None:
     make_plugin("hello")
     plugins = await PluginDiscovery(plugin_dir, entry_points=False).scan()
     loaded = await PluginLoader().load_plugin(plugins[0])
     assert callable(loaded.target.activate)
+    assert loaded.namespace is not None and loaded.namespace.startswith("_flx_plugins.hello_g")
     loaded.drop_modules()
 
 
-async def test_activate_registers_and_stop_unregisters(
-    plugin_dir, make_plugin, plugin_code
+async def test_every_registration_is_real_and_undone(
+    app, make_plugin, manager_for, module_of
 ) -> None:
-    make_plugin("pinger", code=plugin_code.format(tag="A", answer="pong-1"))
-    app = make_app()
-    manager = manager_for(plugin_dir, app)
+    make_plugin("everything", code=EVERYTHING.format(deactivate=""))
+    manager = manager_for(app)
     await manager.start()
-    assert manager.records["pinger"].state == "active"
-    assert manager.records["pinger"].context.registrations == 1
-    assert await ping(app, manager, "pinger") == "pong-1"
-    record = manager.records["pinger"]
-    module = sys.modules[record.loaded.namespace + ".pkg"]
+    record = manager.records["everything"]
+    assert record.state is PluginState.ACTIVE and record.activated_at is not None
+    assert record.context is not None and record.context.registrations == 5
+    mod = module_of(manager, "everything")
+    assert (await app.execute(mod.Shout(), principal=SYSTEM)).value == "HEY"
+    await failed(app, "orders")
+    assert (await app.execute(mod.Count(), principal=SYSTEM)).value == 1
+    assert manager.registry.cli_commands["hello"][0] == "everything"
+    assert manager.registry.connectors["tap-everything"][1] == ["tap-everything", "--about"]
+
     manager.stop()
-    assert record.state == "inactive"
-    result = await app.execute(module.PingA(), principal=SYSTEM)
-    assert result.error_code == "no_handler"
+    assert record.state is PluginState.INACTIVE
+    assert (await app.execute(mod.Shout(), principal=SYSTEM)).error_code == "no_handler"
+    assert (await app.execute(mod.Count(), principal=SYSTEM)).error_code == "no_handler"
+    await failed(app, "orders")
+    assert mod.seen == ["orders"]
+    assert manager.registry.cli_commands == {} and manager.registry.connectors == {}
 
 
 async def test_a_deactivate_that_raises_still_unregisters(
-    plugin_dir, make_plugin, plugin_code
+    app, make_plugin, manager_for, module_of
 ) -> None:
-    code = plugin_code.format(tag="B", answer="x").replace(
-        "plugin = Plugin()",
-        "def _boom(self, context):\n    raise RuntimeError('bad')\n"
-        "Plugin.deactivate = _boom\nplugin = Plugin()",
-    )
-    make_plugin("rude", code=code)
-    app = make_app()
-    manager = manager_for(plugin_dir, app)
+    make_plugin("rude", code=EVERYTHING.format(deactivate=RUDE_DEACTIVATE))
+    manager = manager_for(app)
     await manager.start()
-    module = sys.modules[manager.records["rude"].loaded.namespace + ".pkg"]
+    mod = module_of(manager, "rude")
     manager.stop()
-    assert (await app.execute(module.PingB(), principal=SYSTEM)).error_code == "no_handler"
+    assert (await app.execute(mod.Shout(), principal=SYSTEM)).error_code == "no_handler"
+    await failed(app, "orders")
+    assert mod.seen == []
+    assert manager.registry.cli_commands == {}
+    assert "warning rude: deactivate() raised RuntimeError: rude" in manager.events
 
 
 async def test_failing_activate_marks_failed_and_leaves_nothing(
-    plugin_dir, make_plugin, plugin_code
+    app, make_plugin, manager_for, plugin_code
 ) -> None:
     code = plugin_code.format(tag="C", answer="x").replace(
         "context.register_command(PingC, pong)",
@@ -86,77 +119,79 @@ async def test_failing_activate_marks_failed_and_leaves_nothing(
     )
     make_plugin("half", code=code)
     make_plugin("ok")
-    app = make_app()
-    manager = manager_for(plugin_dir, app)
+    manager = manager_for(app)
     await manager.start()
-    assert manager.records["half"].state == "failed"
-    assert "half way" in manager.records["half"].reason
-    assert manager.records["ok"].state == "active"
+    half = manager.records["half"]
+    assert half.state is PluginState.FAILED
+    assert half.reason == "activate() raised ValueError: half way"
+    assert manager.records["ok"].state is PluginState.ACTIVE
     assert not any(k.__name__ == "PingC" for k in app._commands)
+    assert not any(k.startswith("_flx_plugins.half_") for k in sys.modules)
 
 
-async def test_hot_reload_keeps_old_version_when_new_one_breaks(
-    plugin_dir, make_plugin, plugin_code
+async def test_import_errors_and_missing_activate_are_reasons(
+    app, make_plugin, manager_for
 ) -> None:
-    folder = make_plugin("pinger", code=plugin_code.format(tag="D", answer="v1"))
-    app = make_app()
-    manager = manager_for(plugin_dir, app)
+    make_plugin("syntax", code="def broken(:\n")
+    make_plugin("inert", code="plugin = object()\n")
+    make_plugin("needs-syntax", requires=["syntax"])
+    manager = manager_for(app)
     await manager.start()
-    assert await ping(app, manager, "pinger") == "v1"
-    (folder / "pkg" / "__init__.py").write_text(plugin_code.format(tag="D", answer="v2"))
-    assert manager.reload_folder(folder)
-    assert await ping(app, manager, "pinger") == "v2"
-    (folder / "pkg" / "__init__.py").write_text("def broken(:\n")
-    assert not manager.reload_folder(folder)
-    record = manager.records["pinger"]
-    assert record.state == "active" and "SyntaxError" in (record.reason or "")
-    assert await ping(app, manager, "pinger") == "v2"
-    (folder / "pkg" / "__init__.py").write_text(
-        plugin_code.format(tag="D", answer="v3").replace(
-            "context.register_command(PingD, pong)", "raise RuntimeError('nope')"
-        )
+    assert "cannot import pkg:plugin: SyntaxError" in manager.records["syntax"].reason
+    assert manager.records["inert"].reason == "pkg:plugin has no activate(context)"
+    assert manager.records["needs-syntax"].reason.startswith(
+        "requires syntax, which does not load: cannot import pkg:plugin: SyntaxError"
     )
-    assert not manager.reload_folder(folder)
-    assert await ping(app, manager, "pinger") == "v2"
 
 
-async def test_watcher_follows_real_file_changes(plugin_dir, make_plugin, plugin_code) -> None:
-    from flx_plugin.watcher import watch
+async def test_dependencies_activate_first_and_stop_last(app, make_plugin, manager_for) -> None:
+    log_code = (
+        "import builtins\n"
+        "class P:\n"
+        "    def activate(self, context):\n"
+        "        builtins.flx_test_calls.append(('on', context.name))\n"
+        "    def deactivate(self, context):\n"
+        "        builtins.flx_test_calls.append(('off', context.name))\n"
+        "plugin = P()\n"
+    )
+    import builtins
 
-    app = make_app()
-    manager = manager_for(plugin_dir, app)
-    await manager.start()
-    stop = asyncio.Event()
-    task = asyncio.create_task(watch(manager, stop, debounce_ms=200))
-
-    async def until(predicate, what: str) -> None:
-        for _ in range(100):
-            if predicate():
-                return
-            await asyncio.sleep(0.1)
-        raise AssertionError(f"watcher never saw: {what}; events={manager.events}")
-
+    builtins.flx_test_calls = []  # type: ignore[attr-defined]
     try:
-        await asyncio.sleep(0.5)
-        folder = make_plugin("live", code=plugin_code.format(tag="E", answer="a"))
-        await until(
-            lambda: (
-                manager.records.get("live") is not None
-                and manager.records["live"].state == "active"
-            ),
-            "added folder",
-        )
-        before = len(manager.events)
-        for i in range(5):  # a burst of saves: one reload, not five
-            (folder / "pkg" / "__init__.py").write_text(plugin_code.format(tag="E", answer=f"b{i}"))
-        await until(lambda: any("reloaded live" in e for e in manager.events[before:]), "edit")
-        await asyncio.sleep(0.8)
-        assert sum("reloaded live" in e for e in manager.events[before:]) <= 2
-        assert await ping(app, manager, "live") == "b4"
-        import shutil
-
-        shutil.rmtree(folder)
-        await until(lambda: "live" not in manager.records, "removed folder")
+        make_plugin("app", requires=["base"], code=log_code)
+        make_plugin("base", code=log_code)
+        manager = manager_for(app)
+        await manager.start()
+        manager.stop()
+        assert builtins.flx_test_calls == [  # type: ignore[attr-defined]
+            ("on", "base"),
+            ("on", "app"),
+            ("off", "app"),
+            ("off", "base"),
+        ]
     finally:
-        stop.set()
-        await task
+        del builtins.flx_test_calls  # type: ignore[attr-defined]
+
+
+async def test_without_a_bus_only_commands_are_collected(make_plugin, manager_for) -> None:
+    make_plugin("everything", code=EVERYTHING.format(deactivate=""))
+    manager = manager_for(None)
+    await manager.start()
+    record = manager.records["everything"]
+    assert record.state is PluginState.ACTIVE
+    assert record.context is not None and not record.context.has_bus
+    assert isinstance(manager.registry.cli_commands["hello"][1], click.Command)
+
+
+async def test_two_plugins_cannot_own_one_command(app, make_plugin, manager_for) -> None:
+    make_plugin("first", code=EVERYTHING.format(deactivate=""))
+    make_plugin("second", code=EVERYTHING.format(deactivate=""))
+    manager = manager_for(app)
+    await manager.start()
+    second = manager.records["second"]
+    assert second.state is PluginState.FAILED
+    assert second.reason == (
+        "activate() raised ValueError: command 'hello' is already provided by plugin 'first'"
+    )
+    assert manager.registry.cli_commands["hello"][0] == "first"
+    assert manager.records["first"].state is PluginState.ACTIVE

@@ -1,34 +1,45 @@
-"""The example webhook plugin, loaded from a directory and through an entry point."""
+"""The example webhook plugin, from a folder and through an entry point, posting to a real
+HTTP server."""
 
 from __future__ import annotations
 
 import json
 import shutil
-import sys
 import threading
+import tomllib
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
-from flx_core.application import Application, core_module
+from flx_core.application import Application
 from flx_core.domain import Principal
 from flx_core.domain.events import ExecutionFailed
-from flx_core.testing import InMemoryWorld
-from flx_plugin import PluginConfig, PluginManager
+from flx_plugin import PluginConfig, PluginManager, PluginState
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "flx-webhook-plugin"
 
 
+@dataclass
+class Receiver:
+    url: str
+    received: list[dict[str, Any]] = field(default_factory=list)
+
+
 @pytest.fixture
-def receiver() -> Iterator[tuple[str, list[dict]]]:
-    received: list[dict] = []
+def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
+    monkeypatch.delenv("FLX_WEBHOOK_URL", raising=False)
+    payloads: list[dict[str, Any]] = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             length = int(self.headers["Content-Length"])
-            received.append(json.loads(self.rfile.read(length)))
+            assert self.headers["Content-Type"] == "application/json"
+            payloads.append(json.loads(self.rfile.read(length)))
             self.send_response(204)
             self.end_headers()
 
@@ -38,35 +49,21 @@ def receiver() -> Iterator[tuple[str, list[dict]]]:
     server = HTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/hook", received
+    yield Receiver(f"http://127.0.0.1:{server.server_port}/hook", payloads)
     server.shutdown()
     server.server_close()
+    thread.join()
 
 
-async def fail_an_execution(app: Application) -> None:
-    await app.publish(
-        ExecutionFailed(
-            aggregate_id="e1", pipeline_name="demo", duration_seconds=1.5, error="tap exited 1"
-        ),
-        principal=Principal.system(),
+def fail_an_execution(app: Application) -> Any:
+    event = ExecutionFailed(
+        aggregate_id="e1", pipeline_name="demo", duration_seconds=1.5, error="tap exited 1"
     )
+    return app.publish(event, principal=Principal.system())
 
 
-async def test_from_a_directory(tmp_path: Path, receiver, monkeypatch) -> None:
-    url, received = receiver
-    monkeypatch.setenv("FLX_WEBHOOK_URL", url)
-    watch = tmp_path / "plugins.d"
-    shutil.copytree(EXAMPLE, watch / "webhook")
-    app = Application(InMemoryWorld().uow)
-    app.include([core_module])
-    manager = PluginManager(
-        PluginConfig(watch_dir=watch, flx_version="0.1.0"), app, entry_points=False
-    )
-    await manager.start()
-    assert manager.records["webhook"].state == "active"
-    assert "webhook" in manager.registry.cli_commands
-    await fail_an_execution(app)
-    assert received == [
+def expected(received: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
         {
             "event": "execution_failed",
             "execution_id": "e1",
@@ -76,35 +73,92 @@ async def test_from_a_directory(tmp_path: Path, receiver, monkeypatch) -> None:
             "occurred_at": received[0]["occurred_at"],
         }
     ]
+
+
+async def test_from_a_folder_with_the_url_in_the_environment(
+    tmp_path: Path, app, receiver: Receiver, monkeypatch
+) -> None:
+    monkeypatch.setenv("FLX_WEBHOOK_URL", receiver.url)
+    watch = tmp_path / "plugins.d"
+    shutil.copytree(EXAMPLE, watch / "webhook")
+    manager = PluginManager(PluginConfig(watch_dir=watch, flx_version="0.1.0"), app)
+    await manager.start()
+    record = manager.records["webhook"]
+    assert record.state is PluginState.ACTIVE and record.plugin.origin == "directory"
+    assert "webhook" in manager.registry.cli_commands
+    await fail_an_execution(app)
+    assert receiver.received == expected(receiver.received)
+
     manager.stop()
     await fail_an_execution(app)
-    assert len(received) == 1, "a deactivated plugin must not post"
-    assert "webhook" not in manager.registry.cli_commands
+    assert len(receiver.received) == 1, "a deactivated plugin must not post"
+    assert manager.registry.cli_commands == {}
 
 
-async def test_through_an_entry_point(tmp_path: Path, receiver, monkeypatch) -> None:
-    """A real distribution on sys.path: the code and a dist-info with entry_points.txt."""
-    url, received = receiver
-    monkeypatch.setenv("FLX_WEBHOOK_URL", url)
-    site = tmp_path / "site"
-    shutil.copytree(EXAMPLE / "flx_webhook", site / "flx_webhook")
-    info = site / "flx_webhook_plugin-1.0.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: flx-webhook-plugin\nVersion: 1.0.0\n"
+async def test_the_url_can_come_from_plugins_toml(tmp_path: Path, app, receiver: Receiver) -> None:
+    watch = tmp_path / "plugins.d"
+    shutil.copytree(EXAMPLE, watch / "webhook")
+    config = PluginConfig(
+        watch_dir=watch, flx_version="0.1.0", options={"webhook": {"url": receiver.url}}
     )
-    (info / "entry_points.txt").write_text("[flx.plugins]\nwebhook = flx_webhook:plugin\n")
-    monkeypatch.syspath_prepend(str(site))
-    app = Application(InMemoryWorld().uow)
-    app.include([core_module])
-    manager = PluginManager(PluginConfig(watch_dir=tmp_path / "empty", flx_version="0.1.0"), app)
-    try:
-        await manager.start()
-        record = manager.records["webhook"]
-        assert record.state == "active" and record.plugin.source == "entry_point"
-        await fail_an_execution(app)
-        assert [r["pipeline"] for r in received] == ["demo"]
-    finally:
-        manager.stop()
-        for key in [k for k in sys.modules if k.startswith("flx_webhook")]:
-            del sys.modules[key]
+    manager = PluginManager(config, app, entry_points=False)
+    await manager.start()
+    await fail_an_execution(app)
+    assert [r["pipeline"] for r in receiver.received] == ["demo"]
+    manager.stop()
+
+
+async def test_through_an_entry_point(app, install, tmp_path: Path, receiver: Receiver) -> None:
+    declared = tomllib.loads((EXAMPLE / "pyproject.toml").read_text())
+    entry_points = declared["project"]["entry-points"]["flx.plugins"]
+    install("flx-webhook-plugin", "1.0.0", entry_points, copy=EXAMPLE / "flx_webhook")
+    config = PluginConfig(
+        watch_dir=tmp_path / "empty",
+        flx_version="0.1.0",
+        options={"webhook": {"url": receiver.url, "timeout": 5}},
+    )
+    manager = PluginManager(config, app)
+    await manager.start()
+    record = manager.records["webhook"]
+    assert record.state is PluginState.ACTIVE
+    assert (
+        record.plugin.source == "entry point flx_webhook:WebhookPlugin (flx-webhook-plugin 1.0.0)"
+    )
+    await fail_an_execution(app)
+    assert receiver.received == expected(receiver.received)
+    manager.stop()
+
+
+async def test_flx_webhook_test_posts_a_test_payload(
+    tmp_path: Path, receiver: Receiver, monkeypatch
+) -> None:
+    watch = tmp_path / "plugins.d"
+    shutil.copytree(EXAMPLE, watch / "webhook")
+    manager = PluginManager(
+        PluginConfig(watch_dir=watch, flx_version="0.1.0"), None, entry_points=False
+    )
+    await manager.start()
+    command = manager.registry.cli_commands["webhook"][1]
+    runner = CliRunner()
+    result = runner.invoke(command, ["test", "--url", receiver.url])
+    assert result.exit_code == 0, result.output
+    assert result.output == f"posted a test payload to {receiver.url}: HTTP 204\n"
+    assert receiver.received[0]["event"] == "test" and receiver.received[0]["source"] == "flx"
+
+    result = runner.invoke(command, ["test"])
+    assert result.exit_code == 1
+    assert "no URL: give --url, set FLX_WEBHOOK_URL or plugins.toml" in result.output
+    result = runner.invoke(command, ["test", "--url", "http://127.0.0.1:9/nothing"])
+    assert result.exit_code == 1
+    assert "cannot post to http://127.0.0.1:9/nothing" in result.output
+    manager.stop()
+
+
+def test_the_folder_manifest_and_the_installed_manifest_agree() -> None:
+    folder = tomllib.loads((EXAMPLE / "flx-plugin.toml").read_text())
+    declared = tomllib.loads((EXAMPLE / "pyproject.toml").read_text())
+    assert declared["project"]["entry-points"]["flx.plugins"] == {"webhook": folder["entry"]}
+    source = (EXAMPLE / "flx_webhook" / "plugin.py").read_text()
+    for key in ("name", "version", "description", "flx"):
+        assert f'    {key} = "{folder[key]}"' in source
+    assert declared["project"]["version"] == folder["version"]

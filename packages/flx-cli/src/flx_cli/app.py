@@ -63,19 +63,13 @@ cli.lazy = available_commands()  # type: ignore[attr-defined]
 
 def _plugin_command(ctx: click.Context, name: str) -> click.Command | None:
     """A command an active extension plugin adds (e.g. `flx webhook`)."""
-    import asyncio
-
     from flx_cli.state import state_of
-    from flx_plugin import PluginConfigError, PluginManager, load_plugin_config
+    from flx_plugin import cli_commands
 
-    settings = state_of(ctx).settings()
-    try:
-        manager = PluginManager(load_plugin_config(settings), settings=settings)
-    except PluginConfigError:
-        return None
-    asyncio.run(manager.start())
-    entry = manager.registry.cli_commands.get(name)
-    return entry[1] if entry else None
+    for command in cli_commands(state_of(ctx).settings()):
+        if command.name == name:
+            return command
+    return None
 
 
 cli.plugin_commands = _plugin_command  # type: ignore[attr-defined]

@@ -1,8 +1,10 @@
-"""What a plugin gets when it activates; it tracks every registration to undo them all."""
+"""What a plugin gets when it activates. Every registration goes through it and is tracked,
+so deactivation undoes them all, whatever the plugin's own ``deactivate`` does."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -14,51 +16,84 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
+#: An in-process connector: a callable, or the argv of a console command.
+ConnectorSpec = Callable[..., Any] | Sequence[str]
+
 
 class ExtensionRegistry:
-    """Contributions of active plugins that are not bus handlers: CLI commands, connectors."""
+    """Contributions of active plugins that are not bus handlers; values are (plugin, thing)."""
 
     def __init__(self) -> None:
+        #: `flx` sub-commands by name.
         self.cli_commands: dict[str, tuple[str, click.Command]] = {}
-        self.connectors: dict[str, tuple[str, Any]] = {}
+        #: Connectors by name (informational for now).
+        self.connectors: dict[str, tuple[str, ConnectorSpec]] = {}
+
+    def commands(self) -> list[click.Command]:
+        return [command for _, command in self.cli_commands.values()]
 
 
 class PluginContext:
+    """The plugin's handle on the host.
+
+    In a process without an application (the CLI collecting plugin commands), bus
+    registrations are skipped: ``has_bus`` tells a plugin which case it is in.
+    """
+
     def __init__(
-        self, name: str, app: Application | None, registry: ExtensionRegistry, settings: Any = None
+        self,
+        name: str,
+        app: Application | None,
+        registry: ExtensionRegistry,
+        *,
+        settings: Any = None,
+        config: Mapping[str, Any] | None = None,
     ) -> None:
         self.name = name
         self.app = app
         self.registry = registry
+        #: The FLX settings of the process (None in bare tests).
         self.settings = settings
+        #: This plugin's options from ``plugins.toml`` (``[plugins.<name>]``), read-only.
+        self.config: Mapping[str, Any] = MappingProxyType(dict(config or {}))
         self.log = log.bind(plugin=name)
         self._undo: list[Callable[[], None]] = []
 
-    def _need_app(self) -> Application:
-        if self.app is None:
-            raise RuntimeError("this process has no application bus to register handlers on")
-        return self.app
+    @property
+    def has_bus(self) -> bool:
+        return self.app is not None
 
     def register_command(self, command_type: Any, handler: Any) -> None:
-        self._undo.append(self._need_app().register_command(command_type, handler).remove)
+        if self.app is not None:
+            self._undo.append(self.app.register_command(command_type, handler).remove)
 
     def register_query(self, query_type: Any, handler: Any) -> None:
-        self._undo.append(self._need_app().register_query(query_type, handler).remove)
+        if self.app is not None:
+            self._undo.append(self.app.register_query(query_type, handler).remove)
 
     def subscribe(self, event_type: Any, handler: Any) -> None:
-        self._undo.append(self._need_app().subscribe(event_type, handler).remove)
+        if self.app is not None:
+            self._undo.append(self.app.subscribe(event_type, handler).remove)
 
     def add_cli_command(self, command: click.Command) -> None:
+        """Add ``command`` to ``flx`` (e.g. a group ``webhook`` gives ``flx webhook ...``)."""
         name = command.name or ""
         owner = self.registry.cli_commands.get(name)
-        if owner is not None and owner[0] != self.name:
+        if owner is not None:
             raise ValueError(f"command {name!r} is already provided by plugin {owner[0]!r}")
         self.registry.cli_commands[name] = (self.name, command)
-        self._undo.append(lambda: self.registry.cli_commands.pop(name, None))
+        self._undo.append(lambda: self._forget(self.registry.cli_commands, name))
 
-    def add_connector(self, name: str, spec: Any) -> None:
+    def add_connector(self, name: str, spec: ConnectorSpec) -> None:
+        owner = self.registry.connectors.get(name)
+        if owner is not None:
+            raise ValueError(f"connector {name!r} is already provided by plugin {owner[0]!r}")
         self.registry.connectors[name] = (self.name, spec)
-        self._undo.append(lambda: self.registry.connectors.pop(name, None))
+        self._undo.append(lambda: self._forget(self.registry.connectors, name))
+
+    def _forget(self, table: dict[str, tuple[str, Any]], key: str) -> None:
+        if key in table and table[key][0] == self.name:
+            del table[key]
 
     @property
     def registrations(self) -> int:
@@ -71,4 +106,4 @@ class PluginContext:
             try:
                 undo()
             except Exception:
-                self.log.exception("unregister_failed")
+                self.log.exception("plugin_unregister_failed")

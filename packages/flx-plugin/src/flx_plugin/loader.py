@@ -1,15 +1,14 @@
-"""Importing plugin code: each directory plugin under a namespace of its own.
+"""Importing plugin code: each directory plugin under a package namespace of its own.
 
-A folder's code is imported as ``_flx_plugins.<name>_g<generation>.<module>``: a new
-generation per reload, so the new code imports beside the old one (which stays active until
-the new one works), and dropping a version removes exactly its modules from sys.modules.
-Plugin code refers to its own modules with relative imports.
+A folder's code is imported as ``_flx_plugins.<name>_g<generation>.<module>``, a new
+generation per load. So a reload imports the new code beside the old (which stays active
+until the new one works), and unloading drops exactly that plugin's modules from
+``sys.modules``. Plugin code refers to its own modules with relative imports.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import itertools
 import re
 import sys
@@ -25,53 +24,59 @@ _generation = itertools.count(1)
 
 
 class PluginLoadError(Exception):
-    pass
+    """The plugin's code cannot be imported, or its entry has no ``activate``."""
 
 
 @dataclass
 class LoadedPlugin:
     plugin: DiscoveredPlugin
+    #: The entry object (a class is instantiated): it has ``activate(context)``.
     target: Any
+    #: The package its folder was imported as (None for entry points).
     namespace: str | None = None
 
     def drop_modules(self) -> None:
-        if self.namespace is None:
-            return
-        prefix = self.namespace + "."
-        for key in [k for k in sys.modules if k == self.namespace or k.startswith(prefix)]:
-            del sys.modules[key]
+        """Forget this load's modules (only these: the namespace is its own)."""
+        if self.namespace is not None:
+            _drop(self.namespace)
 
 
-def _root() -> types.ModuleType:
-    root = sys.modules.get(ROOT_PACKAGE)
-    if root is None:
-        root = types.ModuleType(ROOT_PACKAGE)
+def _drop(namespace: str) -> None:
+    prefix = namespace + "."
+    for key in [k for k in sys.modules if k == namespace or k.startswith(prefix)]:
+        del sys.modules[key]
+
+
+def _root() -> None:
+    if ROOT_PACKAGE not in sys.modules:
+        root = types.ModuleType(ROOT_PACKAGE, "Code of plugins loaded from folders")
         root.__path__ = []
         sys.modules[ROOT_PACKAGE] = root
-    return root
+
+
+def namespace_for(name: str) -> str:
+    safe = re.sub(r"\W", "_", name)
+    return f"{ROOT_PACKAGE}.{safe}_g{next(_generation)}"
 
 
 def _import_from_folder(folder: Path, entry: str, name: str) -> tuple[Any, str]:
     module_name, _, attribute = entry.partition(":")
     _root()
-    safe = re.sub(r"\W", "_", name)
-    namespace = f"{ROOT_PACKAGE}.{safe}_g{next(_generation)}"
+    namespace = namespace_for(name)
     package = types.ModuleType(namespace)
     package.__path__ = [str(folder)]
     package.__package__ = namespace
     sys.modules[namespace] = package
     importlib.invalidate_caches()
     previous = sys.dont_write_bytecode
-    sys.dont_write_bytecode = True  # edits within one second must never meet a stale .pyc
+    # Two edits within the same second can leave a .pyc that looks fresh: never write them.
+    sys.dont_write_bytecode = True
     try:
-        module = importlib.import_module(f"{namespace}.{module_name}")
-        target: Any = module
+        target: Any = importlib.import_module(f"{namespace}.{module_name}")
         for part in attribute.split("."):
             target = getattr(target, part)
     except BaseException:
-        prefix = namespace + "."
-        for key in [k for k in sys.modules if k == namespace or k.startswith(prefix)]:
-            del sys.modules[key]
+        _drop(namespace)
         raise
     finally:
         sys.dont_write_bytecode = previous
@@ -87,19 +92,21 @@ class PluginLoader:
     def load_sync(self, plugin: DiscoveredPlugin) -> LoadedPlugin:
         if plugin.manifest is None:
             raise PluginLoadError(plugin.error or f"{plugin.name}: no manifest")
+        entry = plugin.manifest.entry
+        namespace: str | None = None
         try:
-            if plugin.source == "entry_point":
-                target, namespace = plugin.target, None
+            if plugin.origin == "entry_point":
+                target = plugin.target
             else:
-                target, namespace = _import_from_folder(
-                    Path(plugin.location), plugin.manifest.entry, plugin.name
-                )
+                target, namespace = _import_from_folder(Path(plugin.location), entry, plugin.name)
+            if isinstance(target, type):
+                target = target()
         except Exception as exc:
-            raise PluginLoadError(
-                f"cannot import {plugin.manifest.entry}: {type(exc).__name__}: {exc}"
-            ) from exc
-        if isinstance(target, type):
-            target = target()
+            if namespace is not None:
+                _drop(namespace)
+            raise PluginLoadError(f"cannot import {entry}: {type(exc).__name__}: {exc}") from exc
+        loaded = LoadedPlugin(plugin, target, namespace)
         if not callable(getattr(target, "activate", None)):
-            raise PluginLoadError(f"{plugin.manifest.entry} has no activate(context)")
-        return LoadedPlugin(plugin, target, namespace)
+            loaded.drop_modules()
+            raise PluginLoadError(f"{entry} has no activate(context)")
+        return loaded

@@ -1,57 +1,43 @@
-"""The lifecycle of extension plugins: discovered -> resolved -> loaded -> active.
+"""The plugins of one process: discovered -> resolved -> loaded -> active -> inactive/failed.
 
-A plugin that fails to resolve, import or activate is marked failed with its reason; the
-host and the other plugins keep working. Reloading a directory plugin imports the new code
-beside the old, swaps only when the new version activates, and otherwise keeps the old one.
+Every change (start, a reload, files changed in the watch directory, ``plugins.toml``
+edited) runs the same reconciliation: discover, resolve, then stop what must stop (in
+reverse activation order), and start or swap what must run (in dependency order). A plugin
+that fails to resolve, import or activate is marked failed with its reason; the host and
+the other plugins keep working. An edit that does not load leaves the previous version
+active and says why.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import os
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from flx_plugin.config import PluginConfig
-from flx_plugin.context import ExtensionRegistry, PluginContext
-from flx_plugin.discovery import DiscoveredPlugin, PluginDiscovery, read_folder
-from flx_plugin.loader import LoadedPlugin, PluginLoader, PluginLoadError
+from flx_plugin.config import PluginConfig, PluginConfigError, reread
+from flx_plugin.context import ExtensionRegistry
+from flx_plugin.discovery import DiscoveredPlugin, scan_directory, scan_entry_points
+from flx_plugin.lifecycle import Lifecycle
+from flx_plugin.reconcile import Reconciler
+from flx_plugin.records import PluginRecord, PluginState, plugin_row
 from flx_plugin.resolver import Resolution, resolve
-from flx_plugin.status import write_status
+from flx_plugin.status import REQUESTS_DIR, remove_status, take_requests, write_status
+from flx_plugin.watcher import watch_files
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from flx_core.application import Application
 
 log = structlog.get_logger(__name__)
-
-
-@dataclass
-class PluginRecord:
-    name: str
-    state: str  # discovered | resolved | loaded | active | inactive | failed
-    plugin: DiscoveredPlugin | None = None
-    reason: str | None = None
-    activated_at: datetime | None = None
-    loaded: LoadedPlugin | None = field(default=None, repr=False)
-    context: PluginContext | None = field(default=None, repr=False)
-
-    def row(self) -> dict[str, Any]:
-        m = self.plugin.manifest if self.plugin else None
-        return {
-            "name": self.name,
-            "kind": m.kind if m else None,
-            "version": m.version if m else None,
-            "source": self.plugin.source if self.plugin else None,
-            "location": self.plugin.location if self.plugin else None,
-            "state": self.state,
-            "reason": self.reason,
-            "activated_at": self.activated_at.isoformat() if self.activated_at else None,
-            "requires": list(m.requires) if m else [],
-            "provides": list(m.provides) if m else [],
-        }
+_ANSWERS_KEPT = 20
 
 
 class PluginManager:
@@ -62,218 +48,211 @@ class PluginManager:
         *,
         settings: Any = None,
         entry_points: bool = True,
-        status_file: bool = False,
+        on_event: Callable[[str], None] | None = None,
     ) -> None:
         self.config = config
         self.app = app
-        self.settings = settings
         self.entry_points = entry_points
-        self.status_file = status_file
+        #: Called with each line of ``events`` as it happens (``flx plugin watch`` prints them).
+        self.on_event = on_event
+        #: One line per load, reload, unload and failure, in order.
+        self.events: list[str] = []
         self.registry = ExtensionRegistry()
-        self.loader = PluginLoader()
-        self.records: dict[str, PluginRecord] = {}
-        self.resolution = Resolution()
-        self.events: list[str] = []  # one line per load/reload/unload/failure, for watchers
+        #: Change batches handled so far (tests wait on it).
+        self.batches = 0
+        self._life = Lifecycle(
+            app,
+            self.registry,
+            settings=settings,
+            options=lambda name: dict(self.config.options.get(name, {})),
+            say=self._say,
+        )
+        self._entry_found: list[DiscoveredPlugin] | None = None
+        self._reconciler = Reconciler(self._life, self.discover, self.resolve)
+        self._answers: dict[str, dict[str, Any]] = {}
+        self._publishing = False
+        self._published: str | None = None
 
-    # -- start ---------------------------------------------------------------------------
+    @property
+    def resolution(self) -> Resolution:
+        """The resolution of the last reconciliation."""
+        return self._reconciler.resolution
+
+    @property
+    def records(self) -> dict[str, PluginRecord]:
+        """Plugin name -> its record (the running version, or the one that could not run)."""
+        return self._life.records
+
+    # -- discovery and resolution ----------------------------------------------------------
     def discover(self) -> list[DiscoveredPlugin]:
-        return PluginDiscovery(self.config.watch_dir, entry_points=self.entry_points).scan_sync()
+        """Entry points (read once per manager) and the watch directory (read every time)."""
+        if self._entry_found is None:
+            self._entry_found = scan_entry_points() if self.entry_points else []
+        return [*self._entry_found, *scan_directory(self.config.watch_dir)]
 
     def resolve(self, found: list[DiscoveredPlugin]) -> Resolution:
+        broken = {
+            plugin.name: why
+            for plugin, why in self._life.rejected.values()
+            if plugin.name not in self.records or not self.records[plugin.name].active
+        }
         return resolve(
             found,
             flx_version=self.config.flx_version,
             pins=self.config.pins,
             disabled=self.config.disabled,
+            unavailable=broken,
         )
 
+    # -- the operations ---------------------------------------------------------------------
     async def start(self) -> None:
-        found = self.discover()
-        self.resolution = self.resolve(found)
-        for name in self.resolution.disabled:
-            self.records[name] = PluginRecord(
-                name,
-                "inactive",
-                next((p for p in found if p.name == name), None),
-                reason="disabled in plugins.toml",
-            )
-        for name, reason in self.resolution.failed.items():
-            plugin = next((p for p in found if p.name == name), None)
-            self.records[name] = PluginRecord(name, "failed", plugin, reason=reason)
-            self._say(f"failed {name}: {reason}")
-        for plugin in self.resolution.order:
-            self.records[plugin.name] = PluginRecord(plugin.name, "resolved", plugin)
-            self._activate(plugin)
+        """Discover, resolve and activate every plugin (again, if called again)."""
+        self.load_all()
+
+    def load_all(self) -> None:
+        self._reconciler.run(None)
         self._publish()
 
-    def _activate(self, plugin: DiscoveredPlugin) -> bool:
-        record = self.records.setdefault(plugin.name, PluginRecord(plugin.name, "resolved"))
-        record.plugin = plugin
-        for req in plugin.manifest.requirements if plugin.manifest else []:
-            dep = self.records.get(req.name)
-            if dep is None or dep.state != "active":
-                record.state, record.reason = "failed", f"depends on {req.name}, not active"
-                self._say(f"failed {plugin.name}: {record.reason}")
-                return False
-        try:
-            loaded = self.loader.load_sync(plugin)
-        except PluginLoadError as exc:
-            record.state, record.reason = "failed", str(exc)
-            self._say(f"failed {plugin.name}: {exc}")
-            return False
-        record.state = "loaded"
-        context = PluginContext(plugin.name, self.app, self.registry, self.settings)
-        try:
-            loaded.target.activate(context)
-        except Exception as exc:
-            context.close()
-            loaded.drop_modules()
-            record.state = "failed"
-            record.reason = f"activate() raised {type(exc).__name__}: {exc}"
-            self._say(f"failed {plugin.name}: {record.reason}")
-            return False
-        record.state, record.reason = "active", None
-        record.loaded, record.context = loaded, context
-        record.activated_at = datetime.now(UTC)
-        self._say(f"active {plugin.name} {plugin.version} ({plugin.source})")
-        return True
-
-    def _deactivate(self, record: PluginRecord, state: str = "inactive") -> None:
-        if record.loaded is not None:
-            hook = getattr(record.loaded.target, "deactivate", None)
-            if callable(hook):
-                try:
-                    hook(record.context)
-                except Exception:
-                    log.exception("deactivate_failed", plugin=record.name)
-        if record.context is not None:
-            record.context.close()  # whatever deactivate did or did not undo
-        record.state, record.context = state, None
-
-    # -- reload --------------------------------------------------------------------------
     def reload(self, name: str) -> bool:
+        """Reload plugin ``name``; False (with the reason on its record) if it did not."""
         record = self.records.get(name)
-        if record is None or record.plugin is None:
-            self._say(f"failed {name}: unknown plugin")
+        if record is None:
+            self._say(f"failed {name}: no plugin of that name")
             return False
-        if record.plugin.source == "directory":
-            return self.reload_folder(Path(record.plugin.location))
-        self._deactivate(record)
-        ok = self._activate(record.plugin)
+        self._reconciler.run({record.location})
         self._publish()
-        return ok
+        after = self.records.get(name)
+        return after is not None and after.active and after.reason is None
 
-    def reload_folder(self, folder: Path) -> bool:
-        """(Re)load the plugin in ``folder``; on any failure the running version stays."""
-        fresh = read_folder(folder)
-        old = next(
-            (
-                r
-                for r in self.records.values()
-                if r.plugin is not None and r.plugin.location == str(folder)
-            ),
-            None,
-        )
-        if fresh.manifest is None:
-            return self._reload_failed(old, fresh.name, fresh.error or "bad manifest")
-        name = fresh.name
-        old = old or self.records.get(name)
-        candidates = [
-            r.plugin
-            for r in self.records.values()
-            if r.plugin is not None and r.name != name and r.state == "active"
-        ]
-        check = self.resolve([*candidates, fresh])
-        if name in check.failed:
-            return self._reload_failed(old, name, check.failed[name])
-        try:
-            loaded = self.loader.load_sync(fresh)
-        except PluginLoadError as exc:
-            return self._reload_failed(old, name, str(exc))
-        context = PluginContext(name, self.app, self.registry, self.settings)
-        previous_state = old.state if old else None
-        if old is not None and old.state == "active":
-            self._deactivate(old)
-        try:
-            loaded.target.activate(context)
-        except Exception as exc:
-            context.close()
-            loaded.drop_modules()
-            reason = f"activate() raised {type(exc).__name__}: {exc}"
-            if old is not None and previous_state == "active" and old.loaded is not None:
-                self._reactivate(old)
-            return self._reload_failed(old, name, reason)
-        if old is not None and old.loaded is not None:
-            old.loaded.drop_modules()
-        if old is not None and old.name != name:
-            self.records.pop(old.name, None)
-        self.records[name] = PluginRecord(
-            name, "active", fresh, loaded=loaded, context=context, activated_at=datetime.now(UTC)
-        )
-        verb = "reloaded" if previous_state == "active" else "active"
-        self._say(f"{verb} {name} {fresh.version} ({folder})")
-        self._publish()
-        return True
-
-    def _reactivate(self, record: PluginRecord) -> None:
-        context = PluginContext(record.name, self.app, self.registry, self.settings)
-        assert record.loaded is not None
-        record.loaded.target.activate(context)
-        record.context, record.state = context, "active"
-
-    def _reload_failed(self, old: PluginRecord | None, name: str, reason: str) -> bool:
-        if old is not None and old.state == "active":
-            old.reason = (
-                f"reload failed, previous version {old.plugin.version if old.plugin else ''}"
-                f" stays active: {reason}"
-            )
-            self._say(f"reload failed {name}: {reason} (previous version stays active)")
-        else:
-            record = old or self.records.setdefault(name, PluginRecord(name, "failed"))
-            record.state, record.reason = "failed", reason
-            self._say(f"failed {name}: {reason}")
-        self._publish()
-        return False
-
-    def unload_folder(self, folder: Path) -> None:
-        for record in list(self.records.values()):
-            if record.plugin is not None and record.plugin.location == str(folder):
-                self._deactivate(record)
-                if record.loaded is not None:
-                    record.loaded.drop_modules()
-                del self.records[record.name]
-                self._say(f"unloaded {record.name}")
-        self._publish()
-
-    def handle_changes(self, paths: list[Path]) -> None:
-        """Apply a batch of file changes under the watch directory: one action per folder."""
-        folders: set[Path] = set()
-        for path in paths:
-            try:
-                rel = path.resolve().relative_to(self.config.watch_dir)
-            except ValueError:
+    def handle_changes(self, paths: Iterable[Path | str]) -> None:
+        """Apply a batch of changed paths: one action per plugin folder, whatever the count."""
+        self.batches += 1
+        root = self.config.watch_dir
+        folders: set[str] = set()
+        config_changed = requests = False
+        for raw in paths:
+            path = Path(raw)
+            if path == self.config.path:
+                config_changed = True
                 continue
-            if rel.parts and not rel.parts[0].startswith("."):
-                folders.add(self.config.watch_dir / rel.parts[0])
-        for folder in sorted(folders):
-            if (folder / "flx-plugin.toml").is_file():
-                self.reload_folder(folder)
-            else:
-                self.unload_folder(folder)
+            try:
+                top = path.relative_to(root).parts[0]
+            except (ValueError, IndexError):
+                continue
+            if top == REQUESTS_DIR:
+                requests = True
+            elif not top.startswith((".", "_")):
+                folders.add(str(root / top))
+        try:
+            if config_changed:
+                folders |= self._reload_config()
+            if folders or config_changed:
+                self._reconciler.run(folders)
+            if requests:
+                self._serve_requests()
+        except Exception as exc:  # the watcher outlives any surprise
+            log.exception("plugin_changes_failed")
+            self._say(f"error: {type(exc).__name__}: {exc}")
+        self._publish()
 
     def stop(self) -> None:
-        for record in reversed(list(self.records.values())):
-            if record.state == "active":
-                self._deactivate(record)
+        """Deactivate every active plugin, dependents first."""
+        for name in reversed(list(self._life.active_order)):
+            self._life.stop(self.records[name], PluginState.INACTIVE, None)
+        self._publish()
 
-    # -- reporting -----------------------------------------------------------------------
+    async def watch(
+        self, stop_event: asyncio.Event, *, debounce_ms: int = 800, step_ms: int = 100
+    ) -> None:
+        """Follow the watch directory and ``plugins.toml`` until ``stop_event`` is set,
+        keeping the status file (``.status.json``) up to date for other processes."""
+        root = self.config.watch_dir
+        (root / REQUESTS_DIR).mkdir(parents=True, exist_ok=True)
+        self._publishing = True
+        try:
+            self._serve_requests()
+            self._publish()
+            await watch_files(
+                root,
+                self.config.path,
+                stop_event,
+                self.handle_changes,
+                debounce_ms=debounce_ms,
+                step_ms=step_ms,
+            )
+        finally:
+            self._publishing = False
+            self._published = None
+            remove_status(root)
+            with contextlib.suppress(OSError):
+                (root / REQUESTS_DIR).rmdir()  # only if empty
+
+    # -- configuration and requests ------------------------------------------------------------
+    def _reload_config(self) -> set[str]:
+        """Read ``plugins.toml`` again; the locations of running plugins whose options changed."""
+        try:
+            fresh = reread(self.config)
+        except PluginConfigError as exc:
+            self._say(f"error: {exc} (the previous configuration stays)")
+            return set()
+        changed = {
+            r.location
+            for r in self.records.values()
+            if r.active and fresh.options.get(r.name) != self.config.options.get(r.name)
+        }
+        self.config = fresh
+        self._say(f"configuration read again from {fresh.path}")
+        return changed
+
+    def _serve_requests(self) -> None:
+        for token, name in take_requests(self.config.watch_dir):
+            ok = self.reload(name)
+            record = self.records.get(name)
+            self._answers[token] = {
+                "name": name,
+                "ok": ok,
+                "state": str(record.state) if record else None,
+                "version": record.plugin.version if record else None,
+                "reason": record.reason if record else "no plugin of that name",
+            }
+        for token in list(self._answers)[:-_ANSWERS_KEPT]:
+            del self._answers[token]
+
+    # -- reporting ----------------------------------------------------------------------------
     def snapshot(self) -> list[dict[str, Any]]:
-        return [r.row() for r in sorted(self.records.values(), key=lambda r: r.name)]
+        """Every plugin (one row per name) and every manifest that could not be read."""
+        rows = [
+            record.row(self._reconciler.versions.get(name))
+            for name, record in sorted(self.records.items())
+        ]
+        rows += [
+            plugin_row(p, PluginState.FAILED, p.error)
+            for _, p in sorted(self._reconciler.invalid.items())
+        ]
+        for location, (plugin, why) in sorted(self._life.rejected.items()):
+            record = self.records.get(plugin.name)
+            if record is None or record.location != location:
+                rows.append(plugin_row(plugin, PluginState.FAILED, why))
+        return rows
 
     def _say(self, line: str) -> None:
         self.events.append(line)
-        log.info("plugin", event_line=line)
+        log.info("plugin_event", line=line)
+        if self.on_event is not None:
+            self.on_event(line)
 
     def _publish(self) -> None:
-        if self.status_file:
-            write_status(self.config.watch_dir, self.snapshot(), os.getpid())
+        if not self._publishing:
+            return
+        body = {"plugins": self.snapshot(), "requests": self._answers}
+        text = json.dumps(body, sort_keys=True, default=str)
+        if text == self._published:
+            return
+        self._published = text
+        status = {
+            "pid": os.getpid(),
+            "watch_dir": str(self.config.watch_dir),
+            "updated_at": datetime.now(UTC).isoformat(),
+            **body,
+        }
+        write_status(self.config.watch_dir, status)

@@ -1,9 +1,10 @@
 """Choosing which plugins load, at which version, in which order.
 
-For each name the highest version compatible with FLX, with a pin, and with what the other
-chosen plugins require; a topological order of what remains. Missing dependencies,
-conflicting requirements and cycles are named; a failure marks only the plugins it touches
-(and those that depend on them).
+For each name: the highest version that supports this FLX, fits the pin of ``plugins.toml``
+and satisfies what the other chosen plugins require (at equal versions a folder wins over an
+entry point: it is the local, reloadable copy). Then a topological order of what remains.
+Missing dependencies, conflicting requirements and cycles are named; a failure marks only
+the plugins it touches and those that depend on them.
 """
 
 from __future__ import annotations
@@ -20,28 +21,57 @@ from flx_plugin.discovery import DiscoveredPlugin
 
 @dataclass
 class Resolution:
+    #: The plugins to load, dependencies first.
     order: list[DiscoveredPlugin] = field(default_factory=list)
+    #: Plugin name -> why it does not load.
     failed: dict[str, str] = field(default_factory=dict)
+    #: Manifests that could not be read: location -> error (file and field).
+    invalid: dict[str, str] = field(default_factory=dict)
     conflicts: list[str] = field(default_factory=list)
     cycles: list[list[str]] = field(default_factory=list)
     disabled: list[str] = field(default_factory=list)
     #: Versions found but not chosen: name -> versions.
-    skipped: dict[str, list[str]] = field(default_factory=dict)
+    not_chosen: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and not self.invalid
+
+    def chosen(self, name: str) -> DiscoveredPlugin | None:
+        return next((p for p in self.order if p.name == name), None)
+
+
+def _version(plugin: DiscoveredPlugin) -> Version:
+    assert plugin.manifest is not None
+    return plugin.manifest.parsed_version
+
+
+def _rank(plugin: DiscoveredPlugin) -> tuple[Version, bool]:
+    return _version(plugin), plugin.origin == "directory"
+
+
+def best_by_name(found: list[DiscoveredPlugin]) -> dict[str, DiscoveredPlugin]:
+    """The preferred version of each name, ignoring requirements (for reporting)."""
+    best: dict[str, DiscoveredPlugin] = {}
+    for plugin in found:
+        if plugin.manifest is not None:
+            seen = best.get(plugin.name)
+            if seen is None or _rank(plugin) > _rank(seen):
+                best[plugin.name] = plugin
+    return best
+
+
+def versions_by_name(found: list[DiscoveredPlugin]) -> dict[str, list[str]]:
+    """Every version found of each name, lowest first."""
+    versions: dict[str, set[Version]] = {}
+    for plugin in found:
+        if plugin.manifest is not None:
+            versions.setdefault(plugin.name, set()).add(_version(plugin))
+    return {name: [str(v) for v in sorted(vs)] for name, vs in versions.items()}
 
 
 def _versions_text(plugins: list[DiscoveredPlugin]) -> str:
-    return ", ".join(sorted({p.version or "?" for p in plugins}, key=_version_key))
-
-
-def _version_key(v: str) -> Version:
-    try:
-        return Version(v)
-    except ValueError:
-        return Version("0")
+    return ", ".join(str(v) for v in sorted({_version(p) for p in plugins}))
 
 
 def resolve(
@@ -50,70 +80,71 @@ def resolve(
     flx_version: str,
     pins: dict[str, str] | None = None,
     disabled: set[str] | None = None,
+    unavailable: dict[str, str] | None = None,
 ) -> Resolution:
+    """``unavailable``: plugins known not to load (name -> why), named to their dependents."""
     result = Resolution()
     pins = pins or {}
     disabled = disabled or set()
-    flx = Version(flx_version)
     by_name: dict[str, list[DiscoveredPlugin]] = defaultdict(list)
     for plugin in found:
         if plugin.manifest is None:
-            result.failed[plugin.name] = plugin.error or "unreadable manifest"
+            result.invalid[plugin.location] = plugin.error or "unreadable manifest"
         elif plugin.name in disabled:
             if plugin.name not in result.disabled:
                 result.disabled.append(plugin.name)
         else:
             by_name[plugin.name].append(plugin)
+    allowed = _allowed(by_name, Version(flx_version), pins, result)
+    chosen = _choose(allowed, result, unavailable or {})
+    _fail_dependents(chosen, result)
+    _break_cycles(chosen, result)
+    _fail_dependents(chosen, result)
+    result.order = _order(chosen)
+    for name, plugins in by_name.items():
+        if name in chosen:
+            others = sorted(_version(p) for p in plugins if p is not chosen[name])
+            if others:
+                result.not_chosen[name] = [str(v) for v in others]
+    return result
 
-    # Versions each name may take on its own: FLX compatibility and the pin.
+
+def _allowed(
+    by_name: dict[str, list[DiscoveredPlugin]],
+    flx: Version,
+    pins: dict[str, str],
+    result: Resolution,
+) -> dict[str, list[DiscoveredPlugin]]:
+    """Versions each name may take on its own (FLX compatibility, the pin), best first."""
     allowed: dict[str, list[DiscoveredPlugin]] = {}
     for name, plugins in by_name.items():
-        ok = [
-            p
-            for p in plugins
-            if p.manifest
-            and (not p.manifest.flx or SpecifierSet(p.manifest.flx).contains(flx, prereleases=True))
-        ]
+        ok = [p for p in plugins if p.manifest is not None and p.manifest.supports(flx)]
         if not ok:
             needs = "; ".join(
                 f"{p.version} needs flx{p.manifest.flx}" for p in plugins if p.manifest
             )
-            result.failed[name] = f"no version supports FLX {flx_version} ({needs})"
+            result.failed[name] = f"no version supports FLX {flx} ({needs})"
             continue
         if name in pins:
             spec = SpecifierSet(pins[name])
-            pinned = [p for p in ok if spec.contains(Version(p.version or "0"), prereleases=True)]
+            pinned = [p for p in ok if spec.contains(_version(p), prereleases=True)]
             if not pinned:
                 result.failed[name] = (
-                    f"pinned to {pins[name]} but only {_versions_text(ok)} is available"
+                    f"pinned to {pins[name]} in plugins.toml, but only {_versions_text(ok)} "
+                    "is available"
                 )
                 continue
             ok = pinned
-        allowed[name] = sorted(ok, key=lambda p: Version(p.version or "0"), reverse=True)
-
-    chosen = _choose(allowed, result)
-    _fail_dependents(chosen, result)
-    _break_cycles(chosen, result)
-    _fail_dependents(chosen, result)
-    graph: TopologicalSorter[str] = TopologicalSorter()
-    for name, plugin in chosen.items():
-        assert plugin.manifest is not None
-        graph.add(name, *(r.name for r in plugin.manifest.requirements))
-    result.order = [chosen[n] for n in graph.static_order() if n in chosen]
-    for name, plugins in by_name.items():
-        if name in chosen:
-            others = [p.version or "?" for p in plugins if p is not chosen[name]]
-            if others:
-                result.skipped[name] = others
-    return result
+        allowed[name] = sorted(ok, key=_rank, reverse=True)
+    return allowed
 
 
 def _choose(
-    allowed: dict[str, list[DiscoveredPlugin]], result: Resolution
+    allowed: dict[str, list[DiscoveredPlugin]], result: Resolution, unavailable: dict[str, str]
 ) -> dict[str, DiscoveredPlugin]:
     """Highest versions that satisfy every requirement on them, repeated to a fixed point."""
     chosen = {name: versions[0] for name, versions in allowed.items()}
-    for _round in range(len(allowed) + 2):
+    for _round in range(2 * len(allowed) + 2):
         demands: dict[str, list[tuple[str, SpecifierSet]]] = defaultdict(list)
         for name, plugin in chosen.items():
             assert plugin.manifest is not None
@@ -121,44 +152,45 @@ def _choose(
                 demands[req.name].append((name, req.specifier))
         changed = False
         for dep, wanted in demands.items():
-            requirers = [n for n, _ in wanted]
             if dep not in allowed:
                 for who, spec in wanted:
-                    if who in chosen:
-                        why = result.failed.get(dep)
-                        if dep in result.disabled:
-                            reason = f"requires {dep}{spec}, but it is disabled"
-                        elif why is None:
-                            reason = f"requires {dep}{spec}, which is missing"
-                        else:
-                            reason = f"requires {dep}{spec}, which failed: {why}"
-                        result.failed[who] = reason
-                        chosen.pop(who, None)
+                    if chosen.pop(who, None) is not None:
+                        result.failed[who] = _missing(dep, spec, result, unavailable)
                         changed = True
                 continue
             fitting = [
                 p
                 for p in allowed[dep]
-                if all(s.contains(Version(p.version or "0"), prereleases=True) for _, s in wanted)
+                if all(s.contains(_version(p), prereleases=True) for _, s in wanted)
             ]
             if fitting:
                 if chosen.get(dep) is not fitting[0]:
                     chosen[dep] = fitting[0]
                     changed = True
                 continue
-            available = _versions_text(allowed[dep])
             text = ", ".join(f"{who} requires {dep}{spec}" for who, spec in wanted)
+            available = _versions_text(allowed[dep])
             message = f"version conflict on {dep}: {text}; available: {dep} {available}"
             if message not in result.conflicts:
                 result.conflicts.append(message)
-            for who in requirers:
-                if who in chosen:
+            for who, _spec in wanted:
+                if chosen.pop(who, None) is not None:
                     result.failed[who] = message
-                    chosen.pop(who)
                     changed = True
         if not changed:
             break
     return chosen
+
+
+def _missing(
+    dep: str, spec: SpecifierSet, result: Resolution, unavailable: dict[str, str] | None = None
+) -> str:
+    if dep in result.disabled:
+        return f"requires {dep}{spec}, but {dep} is disabled in plugins.toml"
+    why = result.failed.get(dep) or (unavailable or {}).get(dep)
+    if why is None:
+        return f"requires {dep}{spec}, which is missing"
+    return f"requires {dep}{spec}, which does not load: {why}"
 
 
 def _fail_dependents(chosen: dict[str, DiscoveredPlugin], result: Resolution) -> None:
@@ -169,28 +201,40 @@ def _fail_dependents(chosen: dict[str, DiscoveredPlugin], result: Resolution) ->
             assert plugin.manifest is not None
             for req in plugin.manifest.requirements:
                 if req.name not in chosen:
-                    why = result.failed.get(req.name, "it is not loaded")
-                    if req.name in result.disabled:
-                        why = "it is disabled"
-                    result.failed[name] = f"depends on {req.name}, which failed: {why}"
-                    chosen.pop(name)
+                    result.failed[name] = _missing(req.name, req.specifier, result)
+                    del chosen[name]
                     changed = True
                     break
 
 
+def _graph(chosen: dict[str, DiscoveredPlugin]) -> TopologicalSorter[str]:
+    graph: TopologicalSorter[str] = TopologicalSorter()
+    for name, plugin in chosen.items():
+        assert plugin.manifest is not None
+        graph.add(name, *(r.name for r in plugin.manifest.requirements if r.name in chosen))
+    return graph
+
+
 def _break_cycles(chosen: dict[str, DiscoveredPlugin], result: Resolution) -> None:
     while True:
-        graph: TopologicalSorter[str] = TopologicalSorter()
-        for name, plugin in chosen.items():
-            assert plugin.manifest is not None
-            graph.add(name, *(r.name for r in plugin.manifest.requirements if r.name in chosen))
         try:
-            graph.prepare()
+            _graph(chosen).prepare()
             return
         except CycleError as exc:
             cycle = list(exc.args[1])
-            members = sorted(set(cycle))
             result.cycles.append(cycle)
-            for name in members:
+            for name in set(cycle):
                 result.failed[name] = f"dependency cycle: {' -> '.join(cycle)}"
                 chosen.pop(name, None)
+
+
+def _order(chosen: dict[str, DiscoveredPlugin]) -> list[DiscoveredPlugin]:
+    """Dependencies first; names in alphabetical order among those ready together."""
+    graph = _graph(chosen)
+    graph.prepare()
+    order: list[str] = []
+    while graph.is_active():
+        ready = sorted(graph.get_ready())
+        order.extend(ready)
+        graph.done(*ready)
+    return [chosen[n] for n in order]

@@ -1,48 +1,75 @@
-"""Hot reload: watch the plugin directory and apply each debounced batch of changes."""
+"""Following file changes: the watch directory (recursively) and ``plugins.toml``.
+
+watchfiles groups a burst of writes into one batch (a batch ends after ``step_ms`` without
+a change, or after ``debounce_ms`` in any case); the manager then acts once per plugin
+folder of the batch, so a flurry of saves gives one reload.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from watchfiles import Change, awatch
 
-from flx_plugin.manager import PluginManager
-from flx_plugin.status import STATUS_FILE
+from flx_plugin.status import STATUS_FILE, TEMP_PREFIX
+
+_NOISE_SUFFIXES = (".pyc", ".pyo", ".swp", ".swx", "~")
 
 
-def _relevant(change: Change, path: str) -> bool:
-    name = Path(path).name
+def is_relevant(change: Change, path: str) -> bool:
+    """Not bytecode, editor droppings, nor the status file the watcher writes itself."""
+    p = Path(path)
     return not (
-        name == STATUS_FILE
-        or name.startswith(".status-")
-        or "__pycache__" in path
-        or name.endswith((".pyc", ".swp", "~"))
+        "__pycache__" in p.parts
+        or p.name == STATUS_FILE
+        or p.name.startswith((TEMP_PREFIX, ".#"))
+        or p.name.endswith(_NOISE_SUFFIXES)
     )
 
 
-async def watch(
-    manager: PluginManager,
+async def _follow(
+    path: Path,
+    *,
+    recursive: bool,
+    keep: Callable[[Change, str], bool],
     stop: asyncio.Event,
-    on_batch: Callable[[list[str]], None] | None = None,
-    debounce_ms: int = 400,
+    on_change: Callable[[list[Path]], None],
+    debounce_ms: int,
+    step_ms: int,
 ) -> None:
-    """Until ``stop`` is set: reload, load or unload plugin folders as their files change.
-
-    watchfiles groups a burst of writes into one batch (``debounce_ms``), and the manager
-    acts once per folder in a batch, so a flurry of saves gives one reload.
-    """
-    manager.config.watch_dir.mkdir(parents=True, exist_ok=True)
-    async for changes in awatch(
-        manager.config.watch_dir,
+    async for batch in awatch(
+        path,
+        watch_filter=keep,
         stop_event=stop,
-        watch_filter=_relevant,
         debounce=debounce_ms,
-        step=50,
-        recursive=True,
+        step=step_ms,
+        recursive=recursive,
     ):
-        before = len(manager.events)
-        manager.handle_changes([Path(p) for _, p in changes])
-        if on_batch is not None:
-            on_batch(manager.events[before:])
+        on_change(sorted({Path(p) for _, p in batch}))
+
+
+async def watch_files(
+    watch_dir: Path,
+    config_file: Path | None,
+    stop: asyncio.Event,
+    on_change: Callable[[list[Path]], None],
+    *,
+    debounce_ms: int = 800,
+    step_ms: int = 100,
+) -> None:
+    """Call ``on_change(paths)`` for each batch of changes until ``stop`` is set."""
+    follow = partial(
+        _follow, stop=stop, on_change=on_change, debounce_ms=debounce_ms, step_ms=step_ms
+    )
+    async with asyncio.TaskGroup() as group:
+        group.create_task(follow(watch_dir, recursive=True, keep=is_relevant))
+        if config_file is not None and config_file.parent.is_dir():
+            name = config_file.name
+
+            def is_config(change: Change, path: str) -> bool:
+                return Path(path).name == name
+
+            group.create_task(follow(config_file.parent, recursive=False, keep=is_config))

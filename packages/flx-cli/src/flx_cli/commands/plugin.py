@@ -203,10 +203,12 @@ def list_plugins(state: CliState, plugin_type: str | None) -> None:
 def _extension_rows(state: CliState) -> list[dict[str, Any]]:
     if importlib.util.find_spec("flx_plugin") is None:
         return []
-    import flx_plugin
+    from flx_plugin import PluginConfigError, extension_rows
 
-    rows = getattr(flx_plugin, "extension_rows", None)
-    return list(rows(state.settings())) if rows else []
+    try:
+        return extension_rows(state.settings())
+    except PluginConfigError as exc:
+        fail(str(exc))
 
 
 @plugin.command("show")
