@@ -18,6 +18,7 @@ def test_demo_twice(tmp_path: Path) -> None:
         if not k.startswith("FLX_") and k not in ("DATABASE_URL", "REDIS_URL")
     }
     env["FLX_HOME"] = str(tmp_path / "home")
+    env["FLX_DAEMON"] = "off"  # each run in its own process (the daemon has its own tests)
     first = subprocess.run(
         [FLX, "demo", "--rows", "2000"],
         env=env,

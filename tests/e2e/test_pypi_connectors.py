@@ -28,7 +28,7 @@ def env_for(home: Path, **extra: str) -> dict[str, str]:
         for k, v in os.environ.items()
         if not k.startswith(("FLX_", "TAP_", "TARGET_")) and k not in ("DATABASE_URL", "REDIS_URL")
     }
-    env.update(FLX_HOME=str(home), FLX_PLUGINS_DIR=str(CACHE), **extra)
+    env.update(FLX_HOME=str(home), FLX_PLUGINS_DIR=str(CACHE), FLX_DAEMON="off", **extra)
     return env
 
 

@@ -30,7 +30,7 @@ def environment(home: Path, **extra: str) -> dict[str, str]:
         for k, v in os.environ.items()
         if not k.startswith("FLX_") and k not in ("DATABASE_URL", "REDIS_URL", "JWT_SECRET_KEY")
     }
-    env.update(FLX_HOME=str(home), FLX_BCRYPT_ROUNDS="4", **extra)
+    env.update(FLX_HOME=str(home), FLX_BCRYPT_ROUNDS="4", FLX_DAEMON="off", **extra)
     return env
 
 

@@ -167,6 +167,7 @@ def _env(home: Path, **extra: str) -> dict[str, str]:
         if not k.startswith("FLX_") and k not in ("DATABASE_URL", "REDIS_URL")
     }
     env["FLX_HOME"] = str(home)
+    env["FLX_DAEMON"] = "off"  # each run in its own process (the daemon has its own tests)
     env.update(extra)
     return env
 

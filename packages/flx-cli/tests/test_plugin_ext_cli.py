@@ -29,6 +29,7 @@ def env_for(home: Path) -> dict[str, str]:
         if not k.startswith("FLX_") and k not in ("DATABASE_URL", "PLUGIN_WATCH_DIRECTORY")
     }
     env["FLX_HOME"] = str(home)
+    env["FLX_DAEMON"] = "off"  # each run in its own process (the daemon has its own tests)
     return env
 
 

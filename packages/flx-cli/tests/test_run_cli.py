@@ -23,6 +23,7 @@ def env_for(home: Path) -> dict[str, str]:
         if not k.startswith("FLX_") and k not in ("DATABASE_URL", "REDIS_URL")
     }
     env["FLX_HOME"] = str(home)
+    env["FLX_DAEMON"] = "off"  # these tests follow the pid of flx run itself
     env["FLX_HEARTBEAT_SECONDS"] = "0.5"
     env["FLX_TERMINATION_GRACE_SECONDS"] = "3"
     return env

@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("flx_cli.commands.demo:demo", "Set up and run the demo pipeline."),
     "user": ("flx_cli.commands.user:user", "Manage users and their roles."),
     "auth": ("flx_cli.commands.auth:auth", "Log in, verify tokens, sessions and keys."),
+    "daemon": ("flx_cli.commands.daemon:daemon", "The warm process that speeds up `flx run`."),
 }
 
 

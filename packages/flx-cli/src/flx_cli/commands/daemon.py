@@ -1,0 +1,115 @@
+"""`flx daemon start|stop|status`: the warm process that `flx run` hands its runs to."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from flx_cli.output import print_json, print_mapping, say
+from flx_cli.state import CliState, fail, pass_state
+
+WAIT_SECONDS = 30.0
+
+
+@click.group()
+def daemon() -> None:
+    """The FLX daemon: warm starts for `flx run`.
+
+    It imports FLX once and forks a worker per `flx run`, which saves most of a run's
+    start-up. With FLX_DAEMON=auto (the default) the first cold `flx run` starts it; it leaves
+    after FLX_DAEMON_IDLE_SECONDS (1800) without a run, or when FLX's code changes.
+    FLX_DAEMON=off keeps every run in its own process.
+    """
+
+
+def _status() -> dict[str, Any] | None:
+    from flx_cli.daemon.client import ask
+
+    answer = ask("status")
+    return answer if answer and "pid" in answer else None
+
+
+def _wait_for(condition: Any) -> Any:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    return None
+
+
+def _show(state: CliState, status: dict[str, Any]) -> None:
+    if state.json:
+        print_json(status)
+        return
+    started = datetime.fromtimestamp(float(status["started"]), UTC)
+    print_mapping(
+        "FLX daemon",
+        {
+            "pid": status["pid"],
+            "started": started.isoformat(timespec="seconds"),
+            "runs served": status["served"],
+            "running now": ", ".join(str(p) for p in status["running"]) or "-",
+            "idle timeout": f"{status['idle_seconds']:.0f}s",
+            "socket": status["socket"],
+        },
+    )
+
+
+@daemon.command("status")
+@pass_state
+def status(state: CliState) -> None:
+    """Show the daemon of this FLX installation; exit 1 if none runs."""
+    found = _status()
+    if found is None:
+        if state.json:
+            print_json({"running": False})
+        fail("no FLX daemon runs for this installation")
+    _show(state, found)
+
+
+@daemon.command("start")
+@pass_state
+def start(state: CliState) -> None:
+    """Start the daemon now (a no-op if it runs) and wait until it answers."""
+    from flx_cli.daemon import protocol
+    from flx_cli.daemon.client import start_in_background
+
+    if protocol.runtime_dir() is None:
+        fail("no private directory for the daemon's socket (set FLX_DAEMON_DIR to one)")
+    found = _status()
+    if found is None:
+        start_in_background()
+        found = _wait_for(_status)
+        if found is None:
+            fail(f"the daemon did not answer within {WAIT_SECONDS:.0f}s; see the log by its socket")
+    elif not state.json:
+        say(f"already running (pid {found['pid']})")
+    _show(state, found)
+
+
+@daemon.command("stop")
+@pass_state
+def stop(state: CliState) -> None:
+    """Stop the daemon: it takes no new run and leaves once the running ones have finished."""
+    from flx_cli.daemon.client import ask
+
+    answer = ask("stop")
+    if not answer or not answer.get("stopping"):
+        if state.json:
+            print_json({"stopped": False, "running": False})
+            return
+        say("no FLX daemon runs for this installation")
+        return
+    workers = int(answer.get("workers", 0))
+    gone = bool(_wait_for(lambda: _status() is None))
+    if state.json:
+        print_json({"stopped": gone, "finishing": workers})
+    elif workers:
+        say(f"stopped taking runs; {workers} run(s) still finishing")
+    else:
+        say("stopped" if gone else "asked to stop; it still answers")

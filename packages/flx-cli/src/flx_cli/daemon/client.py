@@ -1,0 +1,157 @@
+"""The `flx` side of a warm run: hand the invocation to the FLX daemon and wait for its end.
+
+The daemon forks a worker that runs the very same `flx` code with this process's arguments,
+environment, working directory and umask, writing straight to this process's stdin, stdout
+and stderr (passed as file descriptors). Ctrl-C and SIGTERM are forwarded to the worker; if
+this process dies, the worker sees the connection close and stops the run as on SIGTERM.
+
+Standard library only, imported before click: this path must cost milliseconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+from types import FrameType
+
+from flx_cli.daemon import protocol
+
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def connect(path: Path) -> socket.socket | None:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(str(path))
+    except OSError:
+        sock.close()
+        return None
+    return sock
+
+
+def request(argv: list[str], code: str) -> dict[str, object]:
+    umask = os.umask(0o077)
+    os.umask(umask)
+    return {
+        "op": "run",
+        "version": protocol.VERSION,
+        "fingerprint": code,
+        "argv": argv,
+        "env": dict(os.environ),
+        "cwd": os.getcwd(),
+        "umask": umask,
+    }
+
+
+def run(argv: list[str], path: Path, code: str) -> int | None:
+    """Run ``flx argv`` in the daemon at ``path``; its exit code, or None if it was not taken.
+
+    None means nothing ran (no daemon, or one with other code), so the caller runs in-process.
+    """
+    sock = connect(path)
+    if sock is None:
+        return None
+    with sock:
+        try:
+            protocol.send(sock, request(argv, code), [0, 1, 2])
+            accepted = protocol.receive(sock)
+        except (OSError, protocol.ProtocolError):
+            return None
+        if not accepted or "pid" not in accepted:
+            return None
+        return _wait(sock)
+
+
+def _wait(sock: socket.socket) -> int:
+    """Forward signals until the worker's exit status arrives."""
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        with contextlib.suppress(OSError):
+            protocol.send(sock, {"signal": signum})
+
+    previous = {sig: signal.signal(sig, forward) for sig in FORWARDED}
+    try:
+        while True:
+            try:
+                message = protocol.receive(sock)
+            except protocol.ProtocolError:
+                message = None
+            if message is None:
+                sys.stderr.write("error: the FLX daemon closed the connection early\n")
+                return 1
+            if "exit" in message:
+                return int(message["exit"])  # type: ignore[call-overload]
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def ask(op: str) -> dict[str, object] | None:
+    """Send a control request (``status``, ``stop``) to this installation's daemon, if any."""
+    directory = protocol.runtime_dir()
+    if directory is None:
+        return None
+    sock = connect(protocol.socket_path(directory, protocol.fingerprint()))
+    if sock is None:
+        return None
+    with sock:
+        try:
+            protocol.send(sock, {"op": op, "version": protocol.VERSION})
+            return protocol.receive(sock)
+        except (OSError, protocol.ProtocolError):
+            return None
+
+
+def start_in_background() -> None:
+    """Start a daemon for the next runs; it warms up while this process exits.
+
+    Its own messages (it has no terminal) go to ``daemon-<fingerprint>.log`` beside its socket.
+    """
+    import subprocess
+
+    directory = protocol.runtime_dir()
+    if directory is None:
+        return
+    log = protocol.socket_path(directory, protocol.fingerprint()).with_suffix(".log")
+    with open(log, "ab") as err:
+        subprocess.Popen(
+            [sys.executable, "-P", "-m", "flx_cli.daemon.server"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,
+            cwd="/",
+        )
+
+
+def _start_after_cold_run() -> None:
+    start_in_background()
+    if sys.stderr.isatty():
+        sys.stderr.write(
+            "flx: started the FLX daemon in the background: later runs start faster "
+            "(`flx daemon status`; FLX_DAEMON=off disables it)\n"
+        )
+
+
+def main(argv: list[str]) -> int | None:
+    """The exit code of a run the daemon took, or None to run in this process.
+
+    With ``FLX_DAEMON=auto`` and no daemon answering, one is started in the background once
+    this process is done (see :func:`start_in_background`), so the next run is warm.
+    """
+    if protocol.mode() == "off" or not protocol.eligible(argv):
+        return None
+    directory = protocol.runtime_dir()
+    if directory is None:
+        return None
+    code = protocol.fingerprint()
+    result = run(argv, protocol.socket_path(directory, code), code)
+    if result is None:
+        import atexit
+
+        atexit.register(_start_after_cold_run)
+    return result

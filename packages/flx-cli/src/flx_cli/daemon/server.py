@@ -1,0 +1,361 @@
+"""The FLX daemon: a warm process that forks one worker per `flx run`.
+
+Importing FLX's stack (SQLAlchemy, Pydantic, the application modules) costs more than most
+small runs. The daemon imports it once, opens nothing (no database, no thread, no event
+loop), and forks a worker per request, as multiprocessing's forkserver does. The worker
+takes the client's stdin/stdout/stderr, environment, working directory and umask and runs
+the ordinary `flx` entry point, so a warm run behaves exactly like a cold one: settings,
+the database and plugins are read fresh in the worker.
+
+One daemon per user and per code fingerprint (see :mod:`flx_cli.daemon.protocol`): after an
+upgrade or an edit of FLX's sources clients compute another fingerprint, so they start a new
+daemon; the old one notices its sources changed and leaves. A daemon also leaves after
+``FLX_DAEMON_IDLE_SECONDS`` (default 1800) without a request. Only processes of the same
+user may connect (the socket's directory is 0700, and the peer's uid is checked).
+
+    python -m flx_cli.daemon.server      # what `flx daemon start` and `flx run` start
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import selectors
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flx_cli.daemon import protocol
+
+CHECK_SECONDS = 5.0
+
+
+def preload() -> None:
+    """Import what a run needs, without creating any engine, session, settings or thread."""
+    import importlib
+    from importlib.metadata import entry_points
+
+    for name in (
+        "flx_cli.app",
+        "flx_cli.state",
+        "flx_cli.output",
+        "flx_cli.progress",
+        "flx_cli.commands.run",
+        "flx_core.bootstrap",
+        "flx_core.config",
+        "flx_observability",
+        "sqlalchemy.dialects.sqlite.aiosqlite",
+        "sqlalchemy.dialects.postgresql.asyncpg",
+        "sqlalchemy.dialects.postgresql.psycopg",
+        "aiosqlite",
+        "rich.console",
+        "rich.live",
+        "rich.table",
+    ):
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    for ep in entry_points(group="flx.modules"):
+        with contextlib.suppress(Exception):
+            ep.load()
+
+
+@dataclass
+class Worker:
+    pid: int
+    pidfd: int
+    conn: socket.socket
+
+
+@dataclass
+class Daemon:
+    path: Path
+    code: str
+    idle_seconds: float
+    started: float = field(default_factory=time.time)
+    workers: dict[int, Worker] = field(default_factory=dict)
+    served: int = 0
+    stopping: str | None = None
+    _last_activity: float = field(default_factory=time.monotonic)
+    _listener: socket.socket | None = None
+    _selector: selectors.BaseSelector | None = None
+    _lock_file: Any = None
+
+    # --- the loop -------------------------------------------------------------------------
+
+    def serve(self) -> None:
+        self._lock_file = self._lock()
+        if self._lock_file is None:
+            return  # another daemon of this code already runs
+        with self._lock_file:
+            self._listener = self._bind()
+            self._selector = selectors.DefaultSelector()
+            self._selector.register(self._listener, selectors.EVENT_READ, "accept")
+            next_check = time.monotonic() + CHECK_SECONDS
+            try:
+                while self.stopping is None or self.workers:
+                    for key, _ in self._selector.select(timeout=1.0):
+                        if key.data == "accept":
+                            self._accept()
+                        else:
+                            self._reap(key.data)
+                    if time.monotonic() >= next_check:
+                        next_check = time.monotonic() + CHECK_SECONDS
+                        self._check()
+            finally:
+                self._close_listener()
+
+    def _lock(self) -> Any:
+        handle = open(self.path.with_suffix(".lock"), "w")  # noqa: SIM115 (held for the lifetime)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return None
+        return handle
+
+    def _bind(self) -> socket.socket:
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()  # a socket left by a daemon that died; we hold the lock
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old = os.umask(0o177)
+        try:
+            listener.bind(str(self.path))
+        finally:
+            os.umask(old)
+        listener.listen(64)
+        return listener
+
+    def _close_listener(self) -> None:
+        if self._listener is not None and self._selector is not None:
+            with contextlib.suppress(KeyError, ValueError):
+                self._selector.unregister(self._listener)
+            self._listener.close()
+            self._listener = None
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
+
+    def _check(self) -> None:
+        """Leave when idle for too long, or when FLX's code on disk is no longer ours."""
+        if self.stopping is not None:
+            return
+        if self.workers:
+            self._last_activity = time.monotonic()
+        elif time.monotonic() - self._last_activity > self.idle_seconds:
+            self.stop("idle")
+        elif protocol.fingerprint() != self.code:
+            self.stop("FLX's code changed")
+
+    def stop(self, reason: str) -> None:
+        """Accept nothing more; the loop ends when the running workers have finished."""
+        self.stopping = reason
+        self._close_listener()
+
+    # --- requests -------------------------------------------------------------------------
+
+    def _accept(self) -> None:
+        assert self._listener is not None
+        try:
+            conn, _ = self._listener.accept()
+        except OSError:
+            return
+        self._last_activity = time.monotonic()
+        conn.settimeout(10)
+        fds: list[int] = []
+        try:
+            if _peer_uid(conn) != os.getuid():
+                return conn.close()
+            message, fds = protocol.receive_with_fds(conn, 3)
+            op = message.get("op")
+            if op == "run" and len(fds) == 3 and message.get("fingerprint") == self.code:
+                self._fork(conn, message, fds)
+                return
+            if op == "run":
+                protocol.send(conn, {"error": "this daemon runs other code"})
+                if message.get("fingerprint") != self.code:
+                    self.stop("a client runs other code")
+            elif op == "status":
+                protocol.send(conn, self.status())
+            elif op == "stop":
+                self.stop("asked to stop")
+                protocol.send(conn, {"stopping": True, "workers": len(self.workers)})
+            else:
+                protocol.send(conn, {"error": f"unknown request {op!r}"})
+        except (OSError, protocol.ProtocolError):
+            pass
+        finally:
+            for fd in fds:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        conn.close()
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "pid": os.getpid(),
+            "started": self.started,
+            "fingerprint": self.code,
+            "served": self.served,
+            "running": sorted(self.workers),
+            "idle_seconds": self.idle_seconds,
+            "socket": str(self.path),
+        }
+
+    def _fork(self, conn: socket.socket, message: dict[str, Any], fds: list[int]) -> None:
+        if threading.active_count() != 1:
+            raise RuntimeError("the daemon must not fork while other threads run")
+        pid = os.fork()
+        if pid == 0:
+            self._become_worker(conn, message, fds)  # never returns
+        for fd in fds:
+            os.close(fd)
+        fds.clear()
+        self.served += 1
+        pidfd = os.pidfd_open(pid)
+        worker = Worker(pid, pidfd, conn)
+        self.workers[pid] = worker
+        assert self._selector is not None
+        self._selector.register(pidfd, selectors.EVENT_READ, worker)
+        with contextlib.suppress(OSError):
+            protocol.send(conn, {"pid": pid})
+
+    def _reap(self, worker: Worker) -> None:
+        assert self._selector is not None
+        self._selector.unregister(worker.pidfd)
+        os.close(worker.pidfd)
+        _, status = os.waitpid(worker.pid, 0)
+        del self.workers[worker.pid]
+        self._last_activity = time.monotonic()
+        code = os.waitstatus_to_exitcode(status)
+        # A worker sends its own exit code; this one covers a worker killed by a signal.
+        with contextlib.suppress(OSError):
+            protocol.send(worker.conn, {"exit": 128 - code if code < 0 else code})
+        worker.conn.close()
+
+    # --- in the worker --------------------------------------------------------------------
+
+    def _become_worker(self, conn: socket.socket, message: dict[str, Any], fds: list[int]) -> None:
+        code = 1
+        try:
+            self._drop_daemon_state(conn)
+            _adopt(message, fds)
+            _watch_client(conn)
+            code = _run_flx(message["argv"])
+        except BaseException as exc:  # the worker must always end in _finish
+            with contextlib.suppress(Exception):
+                sys.stderr.write(f"error: the FLX daemon could not run this: {exc}\n")
+        finally:
+            _finish(conn, code)
+
+    def _drop_daemon_state(self, conn: socket.socket) -> None:
+        if self._lock_file is not None:
+            self._lock_file.close()  # the daemon keeps its lock; a worker must not hold it
+        if self._selector is not None:
+            self._selector.close()
+        if self._listener is not None:
+            self._listener.close()
+        for worker in self.workers.values():
+            with contextlib.suppress(OSError):
+                os.close(worker.pidfd)
+            worker.conn.close()
+        conn.settimeout(None)
+        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
+            signal.signal(sig, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _peer_uid(conn: socket.socket) -> int:
+    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return int(uid)
+
+
+def _adopt(message: dict[str, Any], fds: list[int]) -> None:
+    """Take on the client's stdio, environment, working directory and umask."""
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+        os.close(fd)
+    fds.clear()
+    os.environ.clear()
+    os.environ.update({str(k): str(v) for k, v in message["env"].items()})
+    time.tzset()
+    os.chdir(message["cwd"])
+    os.umask(int(message["umask"]))
+    # Buffering as Python sets it up: stdout line-buffered on a terminal, stderr by lines.
+    sys.stdin = _reopen(0, "r", 1)
+    sys.stdout = _reopen(1, "w", 1 if os.isatty(1) else -1)
+    sys.stderr = _reopen(2, "w", 1)
+
+
+def _reopen(fd: int, mode: str, buffering: int) -> Any:
+    errors = "backslashreplace" if fd == 2 else "strict"
+    return open(fd, mode, buffering, encoding="utf-8", errors=errors, closefd=False)
+
+
+def _watch_client(conn: socket.socket) -> None:
+    """Deliver the client's forwarded signals; if the client goes away, stop as on SIGTERM."""
+    me = os.getpid()
+
+    def watch() -> None:
+        while True:
+            try:
+                message = protocol.receive(conn)
+            except (OSError, protocol.ProtocolError):
+                message = None
+            if message is None:
+                os.kill(me, signal.SIGTERM)
+                return
+            signum = message.get("signal")
+            if signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                # SIGHUP (terminal closed) stops a run the way SIGTERM does.
+                os.kill(me, signal.SIGTERM if signum == signal.SIGHUP else signum)
+
+    threading.Thread(target=watch, name="flx-client-watch", daemon=True).start()
+
+
+def _run_flx(argv: list[str]) -> int:
+    from flx_cli.app import cli
+
+    sys.argv = ["flx", *argv]
+    try:
+        cli.main(args=argv, prog_name="flx")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def _finish(conn: socket.socket, code: int) -> None:
+    import atexit
+
+    with contextlib.suppress(Exception):
+        atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    with contextlib.suppress(Exception):
+        protocol.send(conn, {"exit": code})
+    os._exit(code)
+
+
+def main() -> None:
+    directory = protocol.runtime_dir()
+    if directory is None:
+        sys.exit("flx daemon: no private runtime directory (see FLX_DAEMON_DIR)")
+    preload()
+    code = protocol.fingerprint()
+    idle = float(os.environ.get("FLX_DAEMON_IDLE_SECONDS", "1800"))
+    daemon = Daemon(protocol.socket_path(directory, code), code, idle)
+    signal.signal(signal.SIGTERM, lambda *_: daemon.stop("SIGTERM"))
+    signal.signal(signal.SIGINT, lambda *_: daemon.stop("SIGINT"))
+    daemon.serve()
+
+
+if __name__ == "__main__":
+    main()

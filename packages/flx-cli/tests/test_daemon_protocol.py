@@ -1,0 +1,123 @@
+"""The daemon's protocol: which invocations it takes, its socket directory, its fingerprint,
+and message framing with file descriptors."""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+from pathlib import Path
+
+import pytest
+
+from flx_cli.daemon import protocol
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["run", "demo"], True),
+        (["--json", "run", "demo", "--full-refresh"], True),
+        (["-v", "--debug", "run", "demo"], True),
+        (["run", "--help"], False),
+        (["--help"], False),
+        (["--version"], False),
+        (["pipeline", "list"], False),
+        (["user", "create", "--admin"], False),
+        ([], False),
+        (["--unknown-flag", "run", "demo"], False),
+    ],
+)
+def test_only_runs_go_to_the_daemon(argv: list[str], expected: bool) -> None:
+    assert protocol.eligible(argv) is expected
+
+
+@pytest.mark.parametrize("value", ["off", "OFF", "0", "false", "no"])
+def test_flx_daemon_off(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("FLX_DAEMON", value)
+    assert protocol.mode() == "off"
+    monkeypatch.setenv("FLX_DAEMON", "auto")
+    assert protocol.mode() == "auto"
+
+
+def test_runtime_dir_is_created_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLX_DAEMON_DIR", str(tmp_path / "rd"))
+    path = protocol.runtime_dir()
+    assert path == tmp_path / "rd"
+    assert os.stat(path).st_mode & 0o777 == 0o700
+
+
+def test_a_directory_others_can_reach_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    monkeypatch.setenv("FLX_DAEMON_DIR", str(shared))
+    assert protocol.runtime_dir() is None
+    link = tmp_path / "link"
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    link.symlink_to(private)
+    monkeypatch.setenv("FLX_DAEMON_DIR", str(link))
+    assert protocol.runtime_dir() is None
+
+
+def test_fingerprint_follows_sources_and_interpreter_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "flx_fake"
+    package.mkdir()
+    (package / "mod.py").write_text("A = 1\n")
+    monkeypatch.setattr(protocol, "_package_dirs", lambda: [package])
+    first = protocol.fingerprint()
+    assert protocol.fingerprint() == first
+    (package / "mod.py").write_text("A = 22\n")
+    edited = protocol.fingerprint()
+    assert edited != first
+    (package / "new.py").write_text("")
+    added = protocol.fingerprint()
+    assert added != edited
+    monkeypatch.setenv("PYTHONWARNINGS", "error")
+    assert protocol.fingerprint() != added
+
+
+def test_the_real_package_dirs_are_found() -> None:
+    dirs = protocol._package_dirs()
+    names = {d.name for d in dirs}
+    assert {"flx_core", "flx_cli", "flx_meltano"} <= names
+
+
+def test_messages_and_descriptors_cross_a_socket(tmp_path: Path) -> None:
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    with a, b, open(tmp_path / "f.txt", "w") as handle:
+        big = {"env": {"K": "v" * 200_000}, "argv": ["run", "x"]}
+        protocol.send(a, big, [handle.fileno()])
+        message, fds = protocol.receive_with_fds(b, 3)
+        assert message == big
+        assert len(fds) == 1
+        os.write(fds[0], b"through the passed descriptor")
+        os.close(fds[0])
+        protocol.send(b, {"exit": 3})
+        assert protocol.receive(a) == {"exit": 3}
+        b.close()
+        assert protocol.receive(a) is None
+    assert (tmp_path / "f.txt").read_text() == "through the passed descriptor"
+
+
+@pytest.mark.parametrize(
+    ("raw", "error"),
+    [
+        (struct.pack(">I", 5) + b"nope!", "not JSON"),
+        (struct.pack(">I", 2) + b"[]", "must be a JSON object"),
+        (struct.pack(">I", protocol.MAX_MESSAGE + 1), "over the limit"),
+        (struct.pack(">I", 10) + b"{}", "connection closed after 2 of 10 bytes"),
+    ],
+)
+def test_malformed_messages_are_named(raw: bytes, error: str) -> None:
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    with a, b:
+        a.sendall(raw)
+        a.shutdown(socket.SHUT_WR)
+        with pytest.raises(protocol.ProtocolError, match=error):
+            protocol.receive(b)
