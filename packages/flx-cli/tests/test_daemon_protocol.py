@@ -43,7 +43,7 @@ def test_flx_daemon_off(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
 def test_runtime_dir_is_created_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FLX_DAEMON_DIR", str(tmp_path / "rd"))
     path = protocol.runtime_dir()
-    assert path == tmp_path / "rd"
+    assert path == str(tmp_path / "rd")
     assert os.stat(path).st_mode & 0o777 == 0o700
 
 
@@ -69,7 +69,7 @@ def test_fingerprint_follows_sources_and_interpreter_environment(
     package = tmp_path / "flx_fake"
     package.mkdir()
     (package / "mod.py").write_text("A = 1\n")
-    monkeypatch.setattr(protocol, "_package_dirs", lambda: [package])
+    monkeypatch.setattr(protocol, "_package_dirs", lambda: [str(package)])
     first = protocol.fingerprint()
     assert protocol.fingerprint() == first
     (package / "mod.py").write_text("A = 22\n")
@@ -84,7 +84,7 @@ def test_fingerprint_follows_sources_and_interpreter_environment(
 
 def test_the_real_package_dirs_are_found() -> None:
     dirs = protocol._package_dirs()
-    names = {d.name for d in dirs}
+    names = {Path(d).name for d in dirs}
     assert {"flx_core", "flx_cli", "flx_meltano"} <= names
 
 

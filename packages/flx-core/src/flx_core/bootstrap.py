@@ -28,12 +28,21 @@ from flx_core.infrastructure.persistence import (
 
 
 def discover_modules() -> list[ApplicationModule]:
-    """The core module and those installed packages contribute (group ``flx.modules``)."""
-    modules = [core_module]
-    for ep in entry_points(group="flx.modules"):
-        module = ep.load()
-        modules.append(module() if callable(module) else module)
-    return modules
+    """The core module and those installed packages contribute (group ``flx.modules``).
+
+    Read once per process: a module is imported once anyway, and reading the entry points
+    of every installed distribution again would cost each run in a warm process.
+    """
+    if not _discovered:
+        modules = [core_module]
+        for ep in entry_points(group="flx.modules"):
+            module = ep.load()
+            modules.append(module() if callable(module) else module)
+        _discovered.extend(modules)
+    return list(_discovered)
+
+
+_discovered: list[ApplicationModule] = []
 
 
 def ensure_schema(url: str) -> None:

@@ -10,12 +10,10 @@ Standard library only, imported before click: this path must cost milliseconds.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import socket
 import sys
-from pathlib import Path
 from types import FrameType
 
 from flx_cli.daemon import protocol
@@ -23,10 +21,10 @@ from flx_cli.daemon import protocol
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
-def connect(path: Path) -> socket.socket | None:
+def connect(path: str) -> socket.socket | None:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        sock.connect(str(path))
+        sock.connect(path)
     except OSError:
         sock.close()
         return None
@@ -47,7 +45,7 @@ def request(argv: list[str], code: str) -> dict[str, object]:
     }
 
 
-def run(argv: list[str], path: Path, code: str) -> int | None:
+def run(argv: list[str], path: str, code: str) -> int | None:
     """Run ``flx argv`` in the daemon at ``path``; its exit code, or None if it was not taken.
 
     None means nothing ran (no daemon, or one with other code), so the caller runs in-process.
@@ -70,8 +68,10 @@ def _wait(sock: socket.socket) -> int:
     """Forward signals until the worker's exit status arrives."""
 
     def forward(signum: int, _frame: FrameType | None) -> None:
-        with contextlib.suppress(OSError):
+        try:  # noqa: SIM105 (contextlib costs milliseconds of start-up here)
             protocol.send(sock, {"signal": signum})
+        except OSError:
+            pass
 
     previous = {sig: signal.signal(sig, forward) for sig in FORWARDED}
     try:
@@ -116,7 +116,7 @@ def start_in_background() -> None:
     directory = protocol.runtime_dir()
     if directory is None:
         return
-    log = protocol.socket_path(directory, protocol.fingerprint()).with_suffix(".log")
+    log = protocol.socket_path(directory, protocol.fingerprint()).removesuffix(".sock") + ".log"
     with open(log, "ab") as err:
         subprocess.Popen(
             [sys.executable, "-P", "-m", "flx_cli.daemon.server"],

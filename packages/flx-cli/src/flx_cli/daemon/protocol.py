@@ -1,6 +1,6 @@
 """What the `flx` client and the FLX daemon share: where the socket is, which code it runs,
-and how messages are framed. Standard library only: the client imports this before anything
-else, so a warm `flx run` starts in milliseconds.
+and how messages are framed. Standard library only, and few modules of it: the client imports
+this before anything else, so a warm `flx run` starts in milliseconds.
 
 A message is a 4-byte big-endian length followed by that many bytes of JSON. The request
 carries the client's stdin, stdout and stderr as file descriptors (SCM_RIGHTS).
@@ -8,17 +8,17 @@ carries the client's stdin, stdout and stderr as file descriptors (SCM_RIGHTS).
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import os
 import socket
 import stat
-import struct
 import sys
 import sysconfig
-from pathlib import Path
-from typing import Any
+
+try:  # the C module itself: hashlib would load OpenSSL, a few milliseconds on every start
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover (CPython always has it)
+    from hashlib import blake2b
 
 VERSION = 1
 #: The packages whose code a daemon has imported: any change to them makes a new daemon.
@@ -28,7 +28,7 @@ COMMANDS = frozenset({"run"})
 #: Global flags of `flx` that may come before the command (none takes a value).
 GLOBAL_FLAGS = frozenset({"--debug", "--verbose", "-v", "--json"})
 OFF = frozenset({"off", "0", "false", "no"})
-_HEADER = struct.Struct(">I")
+_HEADER_SIZE = 4
 MAX_MESSAGE = 16 * 1024 * 1024
 
 
@@ -58,7 +58,7 @@ def eligible(argv: list[str]) -> bool:
     return command_of(argv) in COMMANDS and not ({"-h", "--help"} & set(argv))
 
 
-def runtime_dir() -> Path | None:
+def runtime_dir() -> str | None:
     """The private directory holding the sockets, created 0700; None when it is not safe.
 
     ``FLX_DAEMON_DIR``, else ``$XDG_RUNTIME_DIR/flx``, else ``/tmp/flx-<uid>``. A directory
@@ -66,13 +66,13 @@ def runtime_dir() -> Path | None:
     """
     configured = os.environ.get("FLX_DAEMON_DIR")
     if configured:
-        path = Path(configured)
+        path = configured
     elif os.environ.get("XDG_RUNTIME_DIR"):
-        path = Path(os.environ["XDG_RUNTIME_DIR"]) / "flx"
+        path = os.path.join(os.environ["XDG_RUNTIME_DIR"], "flx")
     else:
-        path = Path("/tmp") / f"flx-{os.getuid()}"  # noqa: S108 (checked below: ours, 0700)
+        path = f"/tmp/flx-{os.getuid()}"  # noqa: S108 (checked below: ours, 0700)
     try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.makedirs(path, mode=0o700, exist_ok=True)
         info = os.lstat(path)
     except OSError:
         return None
@@ -81,17 +81,17 @@ def runtime_dir() -> Path | None:
     return path
 
 
-def _package_dirs() -> list[Path]:
+def _package_dirs() -> list[str]:
     from importlib.util import find_spec
 
-    dirs = []
+    dirs: list[str] = []
     for name in PACKAGES:
         try:
             spec = find_spec(name)
         except (ImportError, ValueError):
             spec = None
         if spec is not None and spec.submodule_search_locations:
-            dirs.extend(Path(p) for p in spec.submodule_search_locations)
+            dirs.extend(spec.submodule_search_locations)
     return dirs
 
 
@@ -102,12 +102,14 @@ def fingerprint() -> str:
     when a distribution is installed or removed) and every source file of FLX's packages
     (path, size, mtime). A daemon serves only clients with its own fingerprint.
     """
-    digest = hashlib.sha256()
+    digest = blake2b(digest_size=32)
     digest.update(f"{VERSION}\0{sys.executable}\0{sys.version}\0".encode())
     for key in sorted(k for k in os.environ if k.startswith("PYTHON")):
         digest.update(f"{key}={os.environ[key]}\0".encode())
-    with contextlib.suppress(OSError):
+    try:  # noqa: SIM105 (contextlib costs milliseconds of start-up here)
         digest.update(str(os.stat(sysconfig.get_paths()["purelib"]).st_mtime_ns).encode())
+    except OSError:
+        pass
     for root in _package_dirs():
         for dirpath, dirnames, filenames in os.walk(root):
             dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
@@ -120,16 +122,16 @@ def fingerprint() -> str:
     return digest.hexdigest()
 
 
-def socket_path(directory: Path, code: str) -> Path:
-    return directory / f"daemon-{code[:24]}.sock"
+def socket_path(directory: str, code: str) -> str:
+    return os.path.join(directory, f"daemon-{code[:24]}.sock")
 
 
-def encode(message: dict[str, Any]) -> bytes:
+def encode(message: dict[str, object]) -> bytes:
     body = json.dumps(message, separators=(",", ":")).encode()
-    return _HEADER.pack(len(body)) + body
+    return len(body).to_bytes(_HEADER_SIZE, "big") + body
 
 
-def send(sock: socket.socket, message: dict[str, Any], fds: list[int] | None = None) -> None:
+def send(sock: socket.socket, message: dict[str, object], fds: list[int] | None = None) -> None:
     data = encode(message)
     if fds:
         sent = socket.send_fds(sock, [data], fds)
@@ -148,7 +150,7 @@ def _read_exactly(sock: socket.socket, size: int, start: bytes = b"") -> bytes:
     return bytes(data)
 
 
-def _decode(body: bytes) -> dict[str, Any]:
+def _decode(body: bytes) -> dict[str, object]:
     try:
         message = json.loads(body)
     except ValueError as exc:
@@ -158,28 +160,27 @@ def _decode(body: bytes) -> dict[str, Any]:
     return message
 
 
-def receive(sock: socket.socket) -> dict[str, Any] | None:
+def receive(sock: socket.socket) -> dict[str, object] | None:
     """The next message, or None when the peer closed the connection before sending one."""
-    first = sock.recv(_HEADER.size)
+    first = sock.recv(_HEADER_SIZE)
     if not first:
         return None
-    head = _read_exactly(sock, _HEADER.size, first)
-    (size,) = _HEADER.unpack(head)
+    size = int.from_bytes(_read_exactly(sock, _HEADER_SIZE, first), "big")
     if size > MAX_MESSAGE:
         raise ProtocolError(f"message of {size} bytes is over the limit")
     return _decode(_read_exactly(sock, size))
 
 
-def receive_with_fds(sock: socket.socket, max_fds: int) -> tuple[dict[str, Any], list[int]]:
+def receive_with_fds(sock: socket.socket, max_fds: int) -> tuple[dict[str, object], list[int]]:
     """A message and the file descriptors sent with its first bytes."""
     data, fds, _flags, _addr = socket.recv_fds(sock, 1 << 16, max_fds)
     try:
-        if len(data) < _HEADER.size:
-            data = _read_exactly(sock, _HEADER.size, data)
-        (size,) = _HEADER.unpack(data[: _HEADER.size])
+        if len(data) < _HEADER_SIZE:
+            data = _read_exactly(sock, _HEADER_SIZE, data)
+        size = int.from_bytes(data[:_HEADER_SIZE], "big")
         if size > MAX_MESSAGE:
             raise ProtocolError(f"message of {size} bytes is over the limit")
-        body = _read_exactly(sock, size, data[_HEADER.size :])
+        body = _read_exactly(sock, size, data[_HEADER_SIZE:])
         if len(body) != size:
             raise ProtocolError("more bytes than the message announced")
         return _decode(body), fds

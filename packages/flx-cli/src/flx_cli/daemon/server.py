@@ -40,7 +40,6 @@ CHECK_SECONDS = 5.0
 def preload() -> None:
     """Import what a run needs, without creating any engine, session, settings or thread."""
     import importlib
-    from importlib.metadata import entry_points
 
     for name in (
         "flx_cli.app",
@@ -61,9 +60,10 @@ def preload() -> None:
     ):
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
-    for ep in entry_points(group="flx.modules"):
-        with contextlib.suppress(Exception):
-            ep.load()
+    from flx_core.bootstrap import discover_modules
+
+    with contextlib.suppress(Exception):
+        discover_modules()
 
 
 @dataclass
@@ -351,7 +351,7 @@ def main() -> None:
     preload()
     code = protocol.fingerprint()
     idle = float(os.environ.get("FLX_DAEMON_IDLE_SECONDS", "1800"))
-    daemon = Daemon(protocol.socket_path(directory, code), code, idle)
+    daemon = Daemon(Path(protocol.socket_path(directory, code)), code, idle)
     signal.signal(signal.SIGTERM, lambda *_: daemon.stop("SIGTERM"))
     signal.signal(signal.SIGINT, lambda *_: daemon.stop("SIGINT"))
     daemon.serve()
