@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-
-from redis.asyncio import Redis
+from typing import TYPE_CHECKING
 
 from flx_auth.domain import Blacklist
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 DEFAULT_PREFIX = "flx:auth:blacklist:"
 
@@ -19,6 +21,9 @@ class RedisBlacklist(Blacklist):
 
     @classmethod
     def from_url(cls, url: str, prefix: str = DEFAULT_PREFIX) -> RedisBlacklist:
+        # Imported here: only processes configured with Redis pay for the client library.
+        from redis.asyncio import Redis
+
         return cls(Redis.from_url(url), prefix)
 
     def key(self, jti: str) -> str:
