@@ -121,3 +121,25 @@ def test_malformed_messages_are_named(raw: bytes, error: str) -> None:
         a.shutdown(socket.SHUT_WR)
         with pytest.raises(protocol.ProtocolError, match=error):
             protocol.receive(b)
+
+
+def test_the_daemon_keeps_no_settings_or_secrets_of_its_starter() -> None:
+    from flx_cli.daemon.client import daemon_environment
+
+    kept = daemon_environment(
+        {
+            "PATH": "/usr/bin",
+            "PYTHONWARNINGS": "error",
+            "LC_ALL": "C.UTF-8",
+            "FLX_DAEMON_DIR": "/run/x",
+            "FLX_DATABASE_URL": "postgresql://u:secret@db/flx",
+            "TAP_X_PASSWORD": "hunter2",
+            "AWS_SECRET_ACCESS_KEY": "k",
+        }
+    )
+    assert kept == {
+        "PATH": "/usr/bin",
+        "PYTHONWARNINGS": "error",
+        "LC_ALL": "C.UTF-8",
+        "FLX_DAEMON_DIR": "/run/x",
+    }

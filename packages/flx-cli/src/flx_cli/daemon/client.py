@@ -125,7 +125,18 @@ def start_in_background() -> None:
             stderr=err,
             start_new_session=True,
             cwd="/",
+            env=daemon_environment(os.environ),
         )
+
+
+#: What a daemon keeps of the environment it was started from. Workers get the environment
+#: of each client; the long-lived process itself holds no settings, and no secrets.
+_KEPT = ("PATH", "HOME", "LANG", "TMPDIR", "VIRTUAL_ENV", "XDG_RUNTIME_DIR")
+_KEPT_PREFIXES = ("PYTHON", "LC_", "FLX_DAEMON")
+
+
+def daemon_environment(environ: dict[str, str] | os._Environ[str]) -> dict[str, str]:
+    return {k: v for k, v in environ.items() if k in _KEPT or k.startswith(_KEPT_PREFIXES)}
 
 
 def _start_after_cold_run() -> None:
