@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,8 @@ def test_kill_9_then_rerun_fails_the_dead_run_and_loads_each_row_once(setup) -> 
     assert "pid" in dead["error"] and "gone" in dead["error"]
     rows = json.loads(out.read_text())["items"]
     assert sorted(int(k) for k in rows) == list(range(400))
+    # The killed run's config files (secrets) did not outlive it past the next run.
+    assert list(Path(tempfile.gettempdir()).glob(f"flx-slow-pid{proc.pid}-*")) == []
 
 
 def test_logs_follow_streams_until_the_run_ends(setup) -> None:

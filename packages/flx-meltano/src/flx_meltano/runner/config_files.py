@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -28,7 +29,12 @@ class PrivateFiles:
         self._directory: Path | None = None
 
     def __enter__(self) -> Self:
-        self._directory = Path(tempfile.mkdtemp(prefix=self._prefix, dir=self._base_dir))
+        base = Path(self._base_dir or tempfile.gettempdir())
+        sweep_orphans(base)
+        # The pid in the name lets a later run remove this directory if this process is
+        # killed before it can (kill -9 skips every cleanup).
+        prefix = f"{self._prefix}pid{os.getpid()}-"
+        self._directory = Path(tempfile.mkdtemp(prefix=prefix, dir=base))
         self._directory.chmod(0o700)
         return self
 
@@ -61,3 +67,34 @@ class PrivateFiles:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         return path
+
+
+_ORPHAN = re.compile(r"^flx-.*-pid(\d+)-[A-Za-z0-9_]+$")
+
+
+def sweep_orphans(base: Path) -> list[Path]:
+    """Remove the private directories of runs whose process is gone; return what was removed.
+
+    Only directories of this user, named by :class:`PrivateFiles` (``flx-...-pid<N>-...``),
+    whose process ``N`` no longer exists. A reused pid keeps its directory: a leftover is the
+    safe mistake.
+    """
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(base))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _ORPHAN.match(entry.name)
+        if match is None or not entry.is_dir(follow_symlinks=False):
+            continue
+        try:
+            if entry.stat(follow_symlinks=False).st_uid != os.getuid():
+                continue
+            os.kill(int(match.group(1)), 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return removed
