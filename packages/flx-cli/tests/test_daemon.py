@@ -7,14 +7,21 @@ client's environment and directory, signals, a killed client, and `flx daemon` i
 from __future__ import annotations
 
 import json
+import os
+import pty
+import select
 import signal
 import socket
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 pytestmark = pytest.mark.xdist_group("daemon")
+FLX = str(Path(sys.executable).parent / "flx")
 
 
 def warm(flx: Any) -> dict[str, Any]:
@@ -26,7 +33,10 @@ def warm(flx: Any) -> dict[str, Any]:
 
 def test_a_cold_run_starts_the_daemon_and_the_next_run_uses_it(warm_cli: Any) -> None:
     flx = warm_cli
+    flx.env["FLX_DAEMON"] = "off"
     flx.add_fixture_pipeline(rows=30, state_every=10)
+    flx.env["FLX_DAEMON"] = "auto"
+    assert flx.daemon_status() is None
     cold = flx("run", "slow")
     assert "slow: succeeded" in cold.stdout and "items: 30 records" in cold.stdout
     deadline = time.monotonic() + 30
@@ -45,8 +55,9 @@ def test_a_cold_run_starts_the_daemon_and_the_next_run_uses_it(warm_cli: Any) ->
 
 def test_flx_daemon_off_runs_in_process_and_starts_nothing(warm_cli: Any) -> None:
     flx = warm_cli
+    flx.env["FLX_DAEMON"] = "off"
     flx.add_fixture_pipeline(rows=5)
-    assert "slow: succeeded" in flx("run", "slow", env=dict(flx.env, FLX_DAEMON="off")).stdout
+    assert "slow: succeeded" in flx("run", "slow").stdout
     time.sleep(1.0)
     assert flx.daemon_status() is None
 
@@ -54,7 +65,7 @@ def test_flx_daemon_off_runs_in_process_and_starts_nothing(warm_cli: Any) -> Non
 def test_the_worker_takes_the_clients_environment_directory_and_exit_code(warm_cli: Any) -> None:
     flx = warm_cli
     flx.add_fixture_pipeline(rows=50)
-    warm(flx)
+    served = warm(flx)["served"]
     # A setting given only in the client's environment (Meltano's naming) reaches the tap.
     result = flx("--json", "run", "slow", env=dict(flx.env, TAP_FIXTURE_ROWS="7"))
     assert json.loads(result.stdout)["records"] == 7
@@ -67,7 +78,7 @@ def test_the_worker_takes_the_clients_environment_directory_and_exit_code(warm_c
     assert "pipeline 'nothing-here' not found" in missing.stderr
     assert (project / ".flx" / "flx.db").exists()
     status = flx.daemon_status()
-    assert status is not None and status["served"] == 2
+    assert status is not None and status["served"] == served + 2
 
 
 def test_a_failing_run_reports_as_in_process(warm_cli: Any) -> None:
@@ -151,3 +162,38 @@ def test_a_garbled_request_does_not_hurt_the_daemon(warm_cli: Any) -> None:
             sock.settimeout(10)
             sock.recv(100)
     assert flx.daemon_status() is not None
+
+
+def test_other_commands_run_warm_with_the_same_output_and_stdin(warm_cli: Any) -> None:
+    flx = warm_cli
+    flx.add_fixture_pipeline(rows=5)
+    flx.add_fixture_pipeline("other", rows=5)
+    status = warm(flx)
+    cold_env = dict(flx.env, FLX_DAEMON="off")
+    for args in (("--json", "pipeline", "list"), ("pipeline", "show", "slow"), ("plugin", "list")):
+        assert flx(*args).stdout == flx(*args, env=cold_env).stdout
+    # A confirmation prompt (only on a terminal) talks to the client's terminal.
+    controller, terminal = pty.openpty()
+    try:
+        deleting = subprocess.Popen(
+            [FLX, "pipeline", "delete", "other"],
+            stdin=terminal,
+            stdout=terminal,
+            stderr=terminal,
+            env=flx.env,
+        )
+        asked = b""
+        deadline = time.monotonic() + 30
+        while b"Delete pipeline other?" not in asked and time.monotonic() < deadline:
+            if select.select([controller], [], [], 1)[0]:
+                asked += os.read(controller, 1024)
+        assert b"Delete pipeline other?" in asked
+        os.write(controller, b"y\n")
+        assert deleting.wait(timeout=60) == 0
+    finally:
+        os.close(controller)
+        os.close(terminal)
+    names = [p["name"] for p in json.loads(flx("--json", "pipeline", "list").stdout)["items"]]
+    assert names == ["slow"]
+    after = flx.daemon_status()
+    assert after is not None and after["served"] == status["served"] + 5

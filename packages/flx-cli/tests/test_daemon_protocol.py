@@ -22,13 +22,17 @@ from flx_cli.daemon import protocol
         (["run", "--help"], False),
         (["--help"], False),
         (["--version"], False),
-        (["pipeline", "list"], False),
+        (["pipeline", "list"], True),
+        (["--json", "execution", "logs", "abc", "--follow"], True),
+        (["webhook", "test"], True),
         (["user", "create", "--admin"], False),
+        (["auth", "login"], False),
+        (["daemon", "status"], False),
         ([], False),
         (["--unknown-flag", "run", "demo"], False),
     ],
 )
-def test_only_runs_go_to_the_daemon(argv: list[str], expected: bool) -> None:
+def test_which_invocations_go_to_the_daemon(argv: list[str], expected: bool) -> None:
     assert protocol.eligible(argv) is expected
 
 

@@ -1,8 +1,8 @@
 """Entry point of the flx command.
 
-A `flx run` is first offered to the FLX daemon (a warm process that already imported FLX),
-which saves the start-up of a cold process; see :mod:`flx_cli.daemon`. Everything else, and a
-run no daemon takes, runs here.
+A command is first offered to the FLX daemon (a warm process that already imported FLX),
+which saves the start-up of a cold process; see :mod:`flx_cli.daemon`. Help, the commands that
+read passwords, and anything no daemon takes run here.
 """
 
 import sys

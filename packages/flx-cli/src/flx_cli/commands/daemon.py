@@ -1,4 +1,4 @@
-"""`flx daemon start|stop|status`: the warm process that `flx run` hands its runs to."""
+"""`flx daemon start|stop|status`: the warm process that `flx` hands its commands to."""
 
 from __future__ import annotations
 
@@ -16,12 +16,14 @@ WAIT_SECONDS = 30.0
 
 @click.group()
 def daemon() -> None:
-    """The FLX daemon: warm starts for `flx run`.
+    """The FLX daemon: warm starts for `flx` commands.
 
-    It imports FLX once and forks a worker per `flx run`, which saves most of a run's
-    start-up. With FLX_DAEMON=auto (the default) the first cold `flx run` starts it; it leaves
-    after FLX_DAEMON_IDLE_SECONDS (1800) without a run, or when FLX's code changes.
-    FLX_DAEMON=off keeps every run in its own process.
+    It imports FLX once and forks a worker per command (`flx run`, `flx pipeline list`, ...),
+    which saves most of their start-up. With FLX_DAEMON=auto (the default) the first cold
+    command starts it; it leaves after FLX_DAEMON_IDLE_SECONDS (1800) without a command, or
+    when FLX's code changes.
+    FLX_DAEMON=off keeps every command in its own process; `flx user` and `flx auth` (they
+    read passwords) always are.
     """
 
 
@@ -52,7 +54,7 @@ def _show(state: CliState, status: dict[str, Any]) -> None:
         {
             "pid": status["pid"],
             "started": started.isoformat(timespec="seconds"),
-            "runs served": status["served"],
+            "commands served": status["served"],
             "running now": ", ".join(str(p) for p in status["running"]) or "-",
             "idle timeout": f"{status['idle_seconds']:.0f}s",
             "socket": status["socket"],
@@ -95,7 +97,7 @@ def start(state: CliState) -> None:
 @daemon.command("stop")
 @pass_state
 def stop(state: CliState) -> None:
-    """Stop the daemon: it takes no new run and leaves once the running ones have finished."""
+    """Stop the daemon: it takes no new command and leaves once the running ones have finished."""
     from flx_cli.daemon.client import ask
 
     answer = ask("stop")
@@ -110,6 +112,6 @@ def stop(state: CliState) -> None:
     if state.json:
         print_json({"stopped": gone, "finishing": workers})
     elif workers:
-        say(f"stopped taking runs; {workers} run(s) still finishing")
+        say(f"stopped taking commands; {workers} still finishing")
     else:
         say("stopped" if gone else "asked to stop; it still answers")

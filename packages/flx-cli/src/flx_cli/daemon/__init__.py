@@ -1,1 +1,1 @@
-"""The FLX daemon: warm starts for `flx run` (client, server and their protocol)."""
+"""The FLX daemon: warm starts for `flx` commands (client, server and their protocol)."""

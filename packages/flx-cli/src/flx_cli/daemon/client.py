@@ -1,4 +1,4 @@
-"""The `flx` side of a warm run: hand the invocation to the FLX daemon and wait for its end.
+"""The `flx` side of a warm start: hand the invocation to the FLX daemon, wait for its end.
 
 The daemon forks a worker that runs the very same `flx` code with this process's arguments,
 environment, working directory and umask, writing straight to this process's stdin, stdout
@@ -107,7 +107,7 @@ def ask(op: str) -> dict[str, object] | None:
 
 
 def start_in_background() -> None:
-    """Start a daemon for the next runs; it warms up while this process exits.
+    """Start a daemon for the next commands; it warms up while this process exits.
 
     Its own messages (it has no terminal) go to ``daemon-<fingerprint>.log`` beside its socket.
     """
@@ -143,7 +143,7 @@ def _start_after_cold_run() -> None:
     start_in_background()
     if sys.stderr.isatty():
         sys.stderr.write(
-            "flx: started the FLX daemon in the background: later runs start faster "
+            "flx: started the FLX daemon in the background: later commands start faster "
             "(`flx daemon status`; FLX_DAEMON=off disables it)\n"
         )
 

@@ -1,6 +1,6 @@
 """What the `flx` client and the FLX daemon share: where the socket is, which code it runs,
 and how messages are framed. Standard library only, and few modules of it: the client imports
-this before anything else, so a warm `flx run` starts in milliseconds.
+this before anything else, so a warm `flx` command starts in milliseconds.
 
 A message is a 4-byte big-endian length followed by that many bytes of JSON. The request
 carries the client's stdin, stdout and stderr as file descriptors (SCM_RIGHTS).
@@ -23,8 +23,10 @@ except ImportError:  # pragma: no cover (CPython always has it)
 VERSION = 1
 #: The packages whose code a daemon has imported: any change to them makes a new daemon.
 PACKAGES = ("flx_core", "flx_cli", "flx_meltano", "flx_auth", "flx_plugin", "flx_observability")
-#: `flx` commands handed to the daemon (those whose start-up time matters and never prompt).
-COMMANDS = frozenset({"run"})
+#: `flx` commands that stay in their own process: `user` and `auth` read passwords with the
+#: echo off, which needs the caller's controlling terminal; `daemon` controls the daemon
+#: from outside. Every other command goes to the daemon.
+IN_PROCESS = frozenset({"user", "auth", "daemon"})
 #: Global flags of `flx` that may come before the command (none takes a value).
 GLOBAL_FLAGS = frozenset({"--debug", "--verbose", "-v", "--json"})
 OFF = frozenset({"off", "0", "false", "no"})
@@ -54,8 +56,10 @@ def command_of(argv: list[str]) -> str | None:
 
 
 def eligible(argv: list[str]) -> bool:
-    """Whether this invocation may run in the daemon (never for help or version output)."""
-    return command_of(argv) in COMMANDS and not ({"-h", "--help"} & set(argv))
+    """Whether this invocation may run in the daemon (not help or version output: they are
+    fast anyway)."""
+    command = command_of(argv)
+    return command is not None and command not in IN_PROCESS and not ({"-h", "--help"} & set(argv))
 
 
 def runtime_dir() -> str | None:

@@ -1,4 +1,4 @@
-"""The FLX daemon: a warm process that forks one worker per `flx run`.
+"""The FLX daemon: a warm process that forks one worker per `flx` command.
 
 Importing FLX's stack (SQLAlchemy, Pydantic, the application modules) costs more than most
 small runs. The daemon imports it once, opens nothing (no database, no thread, no event
@@ -13,7 +13,7 @@ daemon; the old one notices its sources changed and leaves. A daemon also leaves
 ``FLX_DAEMON_IDLE_SECONDS`` (default 1800) without a request. Only processes of the same
 user may connect (the socket's directory is 0700, and the peer's uid is checked).
 
-    python -m flx_cli.daemon.server      # what `flx daemon start` and `flx run` start
+    python -m flx_cli.daemon.server      # what `flx daemon start` and a cold `flx` start
 """
 
 from __future__ import annotations
@@ -41,12 +41,14 @@ def preload() -> None:
     """Import what a run needs, without creating any engine, session, settings or thread."""
     import importlib
 
+    from flx_cli.app import COMMANDS
+
     for name in (
+        *(target.split(":")[0] for target, _ in COMMANDS.values()),
         "flx_cli.app",
         "flx_cli.state",
         "flx_cli.output",
         "flx_cli.progress",
-        "flx_cli.commands.run",
         "flx_core.bootstrap",
         "flx_core.config",
         "flx_observability",
