@@ -9,9 +9,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from flx_meltano.catalog import apply_selection
+from flx_meltano.connectors.target_sqlite import Table
 
 BIN = Path(sys.executable).parent
 
@@ -212,3 +214,116 @@ def test_jsonl_target_writes_one_file_per_stream_and_a_huge_line(tmp_path: Path)
     users = (tmp_path / "out" / "users.jsonl").read_text().splitlines()
     assert len(users) == 2 and len(json.loads(users[0])["blob"]) == len(big)
     assert (tmp_path / "out" / "other.jsonl").read_text() == '{"id":7}\n'
+
+
+def sqlite_rows(path: Path, sql: str) -> list[tuple[Any, ...]]:
+    db = sqlite3.connect(path)
+    try:
+        return db.execute(sql).fetchall()
+    finally:
+        db.close()
+
+
+def test_sqlite_upserts_in_input_order_within_one_large_transaction(tmp_path: Path) -> None:
+    # 230 rows in one transaction: groups of many rows per statement plus a remainder, with
+    # each key repeated within and across groups, and keys 30-49 last seen before the
+    # remainder; the last value of each key must win.
+    records = [rec(i % 50, n=f"v{i}") for i in range(230)]
+    config = write(tmp_path / "t.json", {"database": str(tmp_path / "out.db"), "batch_size": 10**6})
+    schema = {
+        **SCHEMA,
+        "schema": {"properties": {**SCHEMA["schema"]["properties"], "n": {"type": "string"}}},
+    }
+    run("target-flx-sqlite", "--config", config, stdin=messages(schema, *records))
+    got = dict(sqlite_rows(tmp_path / "out.db", "SELECT id, n FROM users"))
+    assert got == {i % 50: f"v{i}" for i in range(230)}
+
+
+def test_sqlite_keeps_to_the_bound_parameter_limit_for_wide_tables() -> None:
+    # 400 columns by 120 rows under a limit of 999 values per statement, as older SQLite
+    # builds have: rows per statement must shrink to fit.
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    db.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+    columns = [f"c{i}" for i in range(400)]
+    schema = {"properties": {c: {"type": "integer"} for c in columns}}
+    table = Table(db, "wide", schema, ["c0"])
+    table.add_many([{c: row * 1000 + i for i, c in enumerate(columns)} for row in range(120)])
+    table.flush()
+    rows = db.execute("SELECT * FROM wide ORDER BY c0").fetchall()
+    assert [row[399] for row in rows] == [row * 1000 + 399 for row in range(120)]
+    assert all(len(row) == 400 for row in rows)
+
+
+def test_sqlite_fills_missing_values_and_stores_objects_as_json(tmp_path: Path) -> None:
+    schema = {
+        **SCHEMA,
+        "schema": {
+            "properties": {
+                **SCHEMA["schema"]["properties"],
+                "meta": {"type": ["object", "null"]},
+                "ok": {"type": "boolean"},
+            }
+        },
+    }
+    payload = messages(
+        schema,
+        {"type": "RECORD", "stream": "users", "record": {"id": 1, "meta": {"é": [1.5, None]}}},
+        {"type": "RECORD", "stream": "users", "record": {"id": 2, "name": "b", "ok": True}},
+    )
+    sqlite_target(tmp_path, payload)
+    rows = sqlite_rows(tmp_path / "out.db", "SELECT id, name, meta, ok FROM users ORDER BY id")
+    assert rows == [(1, None, '{"é":[1.5,null]}', None), (2, "b", None, 1)]
+
+
+def test_sqlite_stores_a_record_longer_than_many_reads(tmp_path: Path) -> None:
+    big = "y" * (5 * 1024 * 1024 + 7)
+    sqlite_target(tmp_path, messages(SCHEMA, rec(1), rec(2, name=big), rec(3)))
+    rows = sqlite_rows(tmp_path / "out.db", "SELECT id, length(name) FROM users ORDER BY id")
+    assert rows == [(1, 2), (2, len(big)), (3, 2)]
+
+
+@pytest.mark.parametrize("target", ["target-flx-sqlite", "target-flx-jsonl"])
+def test_errors_name_the_exact_line_past_blank_lines(tmp_path: Path, target: str) -> None:
+    config = write(
+        tmp_path / "c.json",
+        {"database": str(tmp_path / "x.db"), "destination_path": str(tmp_path / "out")},
+    )
+    payload = b"\n" + messages({"type": "STATE", "value": 1}) + b"\n   \n" + messages(rec(1))
+    result = run(target, "--config", config, stdin=payload, check=False)
+    assert result.returncode == 2
+    assert "line 5: RECORD for stream 'users' before its SCHEMA" in result.stderr.decode()
+
+
+def test_jsonl_lines_are_the_records_compact_json_in_input_order(tmp_path: Path) -> None:
+    other = {"type": "RECORD", "stream": "other", "record": {"x": 0.1 + 0.2, "s": "ünï\u2028"}}
+    records = [rec(1, f=1e-7, big=2**62), other, rec(2, nested={"a": [True, None]}), rec(3)]
+    payload = messages(SCHEMA, {**SCHEMA, "stream": "other"}, *records)
+    run(
+        "target-flx-jsonl",
+        "--config",
+        write(tmp_path / "c.json", {"destination_path": str(tmp_path / "out")}),
+        stdin=payload,
+    )
+    users = (tmp_path / "out" / "users.jsonl").read_bytes()
+    expected = [m["record"] for m in records if m["stream"] == "users"]
+    assert users == b"".join(orjson.dumps(r) + b"\n" for r in expected)
+    assert (tmp_path / "out" / "other.jsonl").read_bytes() == orjson.dumps(other["record"]) + b"\n"
+
+
+def test_jsonl_state_comes_only_after_its_records_are_in_the_file(tmp_path: Path) -> None:
+    config = write(tmp_path / "c.json", {"destination_path": str(tmp_path / "out")})
+    proc = subprocess.Popen(
+        [str(BIN / "target-flx-jsonl"), "--config", config],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(messages(SCHEMA, rec(1), rec(2), {"type": "STATE", "value": {"p": 2}}))
+    proc.stdin.flush()
+    assert json.loads(proc.stdout.readline()) == {"p": 2}
+    # The target is still running: what it reported must already be readable by others.
+    lines_now = (tmp_path / "out" / "users.jsonl").read_text().splitlines()
+    assert [json.loads(line)["id"] for line in lines_now] == [1, 2]
+    proc.stdin.close()
+    proc.stdout.close()
+    assert proc.wait(timeout=30) == 0

@@ -101,7 +101,12 @@ async def test_timeout_fails_and_leaves_no_process(runtime, make_pipeline) -> No
 async def test_second_concurrent_run_is_refused(runtime, make_pipeline) -> None:
     await make_pipeline(tap={"rows": 100, "sleep": 0.05})
     first = asyncio.create_task(runtime.app.execute(RunPipeline(pipeline="p"), principal=SYSTEM))
-    await asyncio.sleep(1.0)
+    executor = runtime.app.services.get(__import__("flx_meltano").LocalExecutor)
+    for _ in range(300):  # until the first run holds the pipeline (a loaded machine is slow)
+        await asyncio.sleep(0.05)
+        if any(executor.active):  # an execution id: it holds the lock
+            break
+    assert any(executor.active), "the first run never started"
     second = await runtime.app.execute(RunPipeline(pipeline="p"), principal=SYSTEM)
     assert second.error_code == "already_running"
     assert "already running" in (second.message or "")

@@ -8,11 +8,13 @@ committed, so state never runs ahead of the data.
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import sys
+from collections.abc import Sequence
+from itertools import chain
 from operator import itemgetter
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -29,6 +31,12 @@ from flx_meltano.connectors.singer_io import (
 )
 
 PROGRAM = "target-flx-sqlite"
+#: Rows per INSERT statement: one statement step for many rows costs far less than a step
+#: per row. Wide tables get fewer, within the library's limit on bound parameters.
+ROWS_PER_STATEMENT = 100
+#: Page size of a new database: larger pages mean fewer page splits and writes per row;
+#: an existing database keeps its own.
+PAGE_SIZE = 16384
 
 SQL_TYPES = {
     "integer": "INTEGER",
@@ -64,7 +72,29 @@ def column_type(schema: Any) -> str:
     return "TEXT"
 
 
+def upsert_sql(table: str, columns: list[str], keys: list[str], rows: int) -> str:
+    """INSERT of ``rows`` rows; with keys, a row whose key exists replaces its values.
+
+    Rows of one statement are applied in order, so a key twice in a batch ends with the
+    later values, as with one statement per row.
+    """
+    names = ", ".join(quote(c) for c in columns)
+    marks = "(" + ", ".join("?" for _ in columns) + ")"
+    values = ", ".join([marks] * rows)
+    # Identifiers are quoted by quote(); values are always bound parameters.
+    sql = f"INSERT INTO {quote(table)} ({names}) VALUES {values}"  # noqa: S608
+    if not keys:
+        return sql
+    conflict = ", ".join(quote(k) for k in keys)
+    updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in columns if c not in keys)
+    if not updates:
+        return f"{sql} ON CONFLICT ({conflict}) DO NOTHING"
+    return f"{sql} ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
+
+
 class Table:
+    """One stream's table: its columns, the INSERT statements, and rows not yet inserted."""
+
     def __init__(
         self, db: sqlite3.Connection, stream: str, schema: dict[str, Any], keys: list[str]
     ) -> None:
@@ -74,6 +104,8 @@ class Table:
         self.columns: list[str] = []
         self.rows: list[tuple[Any, ...]] = []
         self.sql = ""
+        self.many_sql = ""
+        self.per_statement = 1
         self.types: dict[str, str] = {}
         self.structured = False
         self.update_schema(schema, keys)
@@ -106,20 +138,11 @@ class Table:
             any(isinstance(sub, dict) and _is_structured(sub) for sub in props.values())
             or self.structured
         )
-        names = ", ".join(quote(c) for c in self.columns)
-        marks = ", ".join("?" for _ in self.columns)
-        # Identifiers are quoted by quote(); values are always bound parameters.
-        self.sql = f"INSERT INTO {quote(self.name)} ({names}) VALUES ({marks})"  # noqa: S608
-        if keys:
-            updates = ", ".join(
-                f"{quote(c)} = excluded.{quote(c)}" for c in self.columns if c not in keys
-            )
-            conflict = ", ".join(quote(k) for k in keys)
-            self.sql += (
-                f" ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
-                if updates
-                else f" ON CONFLICT ({conflict}) DO NOTHING"
-            )
+        limit = self.db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        most = limit // max(len(self.columns), 1)
+        self.per_statement = max(1, min(ROWS_PER_STATEMENT, most))
+        self.sql = upsert_sql(self.name, self.columns, keys, 1)
+        self.many_sql = upsert_sql(self.name, self.columns, keys, self.per_statement)
 
     def add_many(self, records: list[Any]) -> None:
         """Rows for these records; the common case (flat records, every column present) is
@@ -147,15 +170,99 @@ class Table:
         return tuple(row)
 
     def flush(self) -> None:
-        if self.rows:
-            self.db.executemany(self.sql, self.rows)
-            self.rows.clear()
+        """Insert the pending rows: whole groups through the many-row statement, the rest
+        one row per statement."""
+        rows = self.rows
+        if not rows:
+            return
+        per = self.per_statement
+        grouped = len(rows) - len(rows) % per if per > 1 else 0
+        if grouped:
+            # All values in one flat sequence, cut into tuples of a statement's worth by
+            # zip over one shared iterator: C-level work, no Python code per row.
+            values = chain.from_iterable(rows[:grouped])
+            width = per * len(self.columns)
+            self.db.executemany(self.many_sql, zip(*[values] * width, strict=False))
+        if grouped < len(rows):
+            self.db.executemany(self.sql, rows[grouped:])
+        rows.clear()
 
 
-def _index_of_stream(parsed: list[dict[str, Any]], stream: Any) -> int:
-    return next(
-        i for i, m in enumerate(parsed) if m["type"] == "RECORD" and m.get("stream") == stream
-    )
+def open_database(path: str) -> sqlite3.Connection:
+    """The database in WAL mode with synchronous=NORMAL, in autocommit mode (transactions
+    are begun and committed explicitly).
+
+    Durability: a COMMIT appends the transaction to the write-ahead log with a write(),
+    so once it returns the data is in the operating system's hands and survives the
+    target being killed at any point. WAL with NORMAL syncs to disk only at checkpoints:
+    an operating-system crash or power loss may lose the last transactions, never corrupt
+    the database. The log also lets others read while the target writes.
+    """
+    directory = os.path.dirname(path)
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute(f"PRAGMA page_size={PAGE_SIZE}")  # takes effect only in a new database
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    return db
+
+
+class Loader:
+    """Applies messages in order: SCHEMA creates or widens a table, RECORDs are buffered as
+    rows, and a STATE commits everything before it, then is emitted."""
+
+    def __init__(self, db: sqlite3.Connection, batch: int) -> None:
+        self.db = db
+        self.batch = batch
+        self.tables: dict[str, Table] = {}
+        self.states = StateEmitter()
+        self.pending = 0
+        db.execute("BEGIN")
+
+    def consume(
+        self, numbers: Sequence[int], parsed: list[dict[str, Any]], types: list[Any]
+    ) -> None:
+        """Apply one batch; ``numbers[i]`` is the input line of ``parsed[i]``."""
+        for kind, item, index in segments(parsed, types):
+            if kind == "records":
+                self.records(*item, line=numbers[index])
+            elif item["type"] == "SCHEMA":
+                self.schema(item, line=numbers[index])
+            elif item["type"] == "STATE":
+                self.commit()
+                self.states.emit(item.get("value"))
+
+    def records(self, stream: Any, records: list[Any], line: int) -> None:
+        table = self.tables.get(stream)
+        if table is None:
+            raise SingerInputError(f"line {line}: RECORD for stream {stream!r} before its SCHEMA")
+        table.add_many(records)
+        self.pending += len(records)
+        if self.pending >= self.batch:
+            self.commit()
+
+    def schema(self, message: dict[str, Any], line: int) -> None:
+        stream, schema = message.get("stream"), message.get("schema")
+        if not isinstance(stream, str) or not isinstance(schema, dict):
+            raise SingerInputError(f"line {line}: SCHEMA needs a stream and a schema")
+        keys = list(message.get("key_properties") or [])
+        if stream in self.tables:
+            self.tables[stream].update_schema(schema, keys)
+        else:
+            self.tables[stream] = Table(self.db, stream, schema, keys)
+
+    def commit(self) -> None:
+        """Insert every pending row and commit; the next transaction begins at once."""
+        for table in self.tables.values():
+            table.flush()
+        self.db.execute("COMMIT")
+        self.db.execute("BEGIN")
+        self.pending = 0
+
+    def finish(self) -> None:
+        self.commit()
+        self.db.execute("COMMIT")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -167,58 +274,16 @@ def main(argv: list[str] | None = None) -> None:
     if not isinstance(config, dict) or not config.get("database"):
         die(PROGRAM, "config is missing the required setting 'database'")
     batch = int(config.get("batch_size") or 10000)
-    path = Path(str(config["database"]))
+    path = str(config["database"])
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(path, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
+        db = open_database(path)
     except (OSError, sqlite3.Error) as exc:
         die(PROGRAM, f"cannot open database {path}: {exc}")
-    tables: dict[str, Table] = {}
-    states = StateEmitter()
-    pending = 0
-    db.execute("BEGIN")
-
-    def commit() -> None:
-        nonlocal pending
-        for table in tables.values():
-            table.flush()
-        db.execute("COMMIT")
-        db.execute("BEGIN")
-        pending = 0
-
     try:
-        for number, parsed in batches(sys.stdin.buffer):
-            for kind, item in segments(parsed):
-                if kind == "records":
-                    stream, records = item
-                    table = tables.get(stream)
-                    if table is None:
-                        raise SingerInputError(
-                            f"line {number + _index_of_stream(parsed, stream)}: RECORD for "
-                            f"stream {stream!r} before its SCHEMA"
-                        )
-                    table.add_many(records)
-                    pending += len(records)
-                    if pending >= batch:
-                        commit()
-                elif item["type"] == "SCHEMA":
-                    stream, schema = item.get("stream"), item.get("schema")
-                    if not isinstance(stream, str) or not isinstance(schema, dict):
-                        raise SingerInputError(
-                            f"line {number}+: SCHEMA needs a stream and a schema"
-                        )
-                    keys = list(item.get("key_properties") or [])
-                    if stream in tables:
-                        tables[stream].update_schema(schema, keys)
-                    else:
-                        tables[stream] = Table(db, stream, schema, keys)
-                elif item["type"] == "STATE":
-                    commit()
-                    states.emit(item.get("value"))
-        commit()
-        db.execute("COMMIT")
+        loader = Loader(db, batch)
+        for numbers, parsed, types in batches(sys.stdin.buffer):
+            loader.consume(numbers, parsed, types)
+        loader.finish()
     except SingerInputError as exc:
         db.execute("ROLLBACK")
         die(PROGRAM, str(exc))
