@@ -327,3 +327,87 @@ def test_jsonl_state_comes_only_after_its_records_are_in_the_file(tmp_path: Path
     proc.stdin.close()
     proc.stdout.close()
     assert proc.wait(timeout=30) == 0
+
+
+def _messages(*items: dict[str, Any]) -> bytes:
+    return "".join(json.dumps(m) + "\n" for m in items).encode()
+
+
+def test_sqlite_stores_objects_in_any_column_and_big_integers_as_text(tmp_path: Path) -> None:
+    db = tmp_path / "out.db"
+    config = write(tmp_path / "t.json", {"database": str(db)})
+    schema = {
+        "type": "SCHEMA",
+        "stream": "s",
+        "key_properties": ["id"],
+        "schema": {"properties": {"id": {"type": "integer"}, "v": {"type": "string"}}},
+    }
+    records = [
+        {"type": "RECORD", "stream": "s", "record": {"id": 1, "v": {"nested": [1, 2]}}},
+        {"type": "RECORD", "stream": "s", "record": {"id": 2, "v": ["a"]}},
+        # Above SQLite's 64-bit INTEGER, within what a JSON parser returns as an integer.
+        {"type": "RECORD", "stream": "s", "record": {"id": 3, "v": 2**63 + 5}},
+        {"type": "RECORD", "stream": "s", "record": {"id": 4, "v": "plain"}},
+    ]
+    result = run(
+        "target-flx-sqlite",
+        "--config",
+        config,
+        stdin=_messages(schema, *records, {"type": "STATE", "value": {"at": 4}}),
+    )
+    assert lines(result.stdout) == [{"at": 4}]
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT id, v FROM s ORDER BY id").fetchall()
+    assert rows == [
+        (1, '{"nested":[1,2]}'),
+        (2, '["a"]'),
+        (3, str(2**63 + 5)),
+        (4, "plain"),
+    ]
+
+
+def test_sqlite_keyless_rows_are_not_doubled_when_a_flush_is_redone(tmp_path: Path) -> None:
+    db = tmp_path / "out.db"
+    config = write(tmp_path / "t.json", {"database": str(db)})
+    schema = {
+        "type": "SCHEMA",
+        "stream": "log",
+        "key_properties": [],
+        "schema": {"properties": {"n": {"type": "integer"}}},
+    }
+    # 250 rows: the many-row statements run first; the big integer comes last.
+    records = [{"type": "RECORD", "stream": "log", "record": {"n": i}} for i in range(249)]
+    records.append({"type": "RECORD", "stream": "log", "record": {"n": 2**64 - 1}})
+    run("target-flx-sqlite", "--config", config, stdin=_messages(schema, *records))
+    with sqlite3.connect(db) as conn:
+        count = conn.execute("SELECT count(*) FROM log").fetchone()[0]
+        big = conn.execute("SELECT n, typeof(n) FROM log WHERE n > 1000").fetchall()
+    assert count == 250
+    # An INTEGER column turns the decimal text of a too-large integer into a REAL (SQLite's
+    # affinity rules); a TEXT column keeps the digits (the test above).
+    assert big == [(float(2**64 - 1), "real")]
+
+
+@pytest.mark.parametrize("value", ["ten", 0, -5, 2.5, True, [1]])
+def test_sqlite_refuses_a_bad_batch_size_by_name(tmp_path: Path, value: Any) -> None:
+    config = write(tmp_path / "t.json", {"database": str(tmp_path / "o.db"), "batch_size": value})
+    result = run("target-flx-sqlite", "--config", config, check=False)
+    assert result.returncode == 2  # a usage error, as for a missing setting
+    err = result.stderr.decode()
+    assert "setting 'batch_size' must be a positive integer" in err
+    assert "Traceback" not in err
+
+
+def test_sqlite_accepts_batch_size_as_digits(tmp_path: Path) -> None:
+    db = tmp_path / "o.db"
+    config = write(tmp_path / "t.json", {"database": str(db), "batch_size": "2"})
+    schema = {
+        "type": "SCHEMA",
+        "stream": "s",
+        "key_properties": ["id"],
+        "schema": {"properties": {"id": {"type": "integer"}}},
+    }
+    records = [{"type": "RECORD", "stream": "s", "record": {"id": i}} for i in range(5)]
+    run("target-flx-sqlite", "--config", config, stdin=_messages(schema, *records))
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM s").fetchone() == (5,)

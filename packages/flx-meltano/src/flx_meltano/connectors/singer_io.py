@@ -198,7 +198,6 @@ class StateEmitter:
     """Writes STATE messages to stdout; targets call it only after the data is flushed."""
 
     def __init__(self) -> None:
-        self.pending: Any = None
         self.out = sys.stdout.buffer
 
     def emit(self, value: Any) -> None:

@@ -1,7 +1,9 @@
 """target-flx-sqlite: one table per stream, upsert by key properties, growing schemas.
 
 Config: ``database`` (file path, required), ``batch_size`` (records per transaction, default
-10000). Objects and arrays are stored as JSON text. A later SCHEMA with more properties adds
+10000). Objects and arrays are stored as JSON text, in any column. An integer beyond SQLite's
+64 bits is handed over as its decimal text, which a TEXT column keeps and an INTEGER column
+turns into a REAL (SQLite's type affinity). A later SCHEMA with more properties adds
 columns. A STATE is emitted only after the transaction holding the records before it has
 committed, so state never runs ahead of the data.
 """
@@ -38,6 +40,9 @@ ROWS_PER_STATEMENT = 100
 #: an existing database keeps its own.
 PAGE_SIZE = 16384
 
+#: SQLite's INTEGER holds 64 bits.
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+
 SQL_TYPES = {
     "integer": "INTEGER",
     "number": "REAL",
@@ -48,18 +53,29 @@ SQL_TYPES = {
 }
 
 
+def _as_json(value: dict[str, Any] | list[Any]) -> str:
+    return orjson.dumps(value).decode()
+
+
+# sqlite3 consults adapters only for types it cannot bind itself, so this costs nothing for
+# the usual values and stores an object or array as JSON whatever the column's declared type.
+sqlite3.register_adapter(dict, _as_json)
+sqlite3.register_adapter(list, _as_json)
+
+
+def _fit(value: Any) -> Any:
+    """An integer SQLite cannot hold becomes its decimal text; anything else is kept."""
+    if type(value) is int and not INT_MIN <= value <= INT_MAX:
+        return str(value)
+    return value
+
+
 def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
 def table_name(stream: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", stream) or "stream"
-
-
-def _is_structured(schema: dict[str, Any]) -> bool:
-    kinds = schema.get("type", "string")
-    kinds = [kinds] if isinstance(kinds, str) else kinds
-    return "object" in kinds or "array" in kinds or not kinds or "anyOf" in schema
 
 
 def column_type(schema: Any) -> str:
@@ -107,7 +123,6 @@ class Table:
         self.many_sql = ""
         self.per_statement = 1
         self.types: dict[str, str] = {}
-        self.structured = False
         self.update_schema(schema, keys)
 
     def update_schema(self, schema: dict[str, Any], keys: list[str]) -> None:
@@ -133,11 +148,6 @@ class Table:
         self.columns = list(dict.fromkeys([*existing, *props]) if existing else props)
         types = {**self.types, **{c: column_type(sub) for c, sub in props.items()}}
         self.types = types
-        #: Objects and arrays are stored as JSON text, which needs a conversion per value.
-        self.structured = (
-            any(isinstance(sub, dict) and _is_structured(sub) for sub in props.values())
-            or self.structured
-        )
         limit = self.db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
         most = limit // max(len(self.columns), 1)
         self.per_statement = max(1, min(ROWS_PER_STATEMENT, most))
@@ -145,12 +155,10 @@ class Table:
         self.many_sql = upsert_sql(self.name, self.columns, keys, self.per_statement)
 
     def add_many(self, records: list[Any]) -> None:
-        """Rows for these records; the common case (flat records, every column present) is
-        one C-level itemgetter call per record."""
+        """Rows for these records; the common case (every column present) is one C-level
+        itemgetter call per record."""
         getter = itemgetter(*self.columns)
         try:
-            if self.structured:
-                raise LookupError
             rows = list(map(getter, records))
             if len(self.columns) == 1:
                 rows = [(value,) for value in rows]
@@ -161,20 +169,25 @@ class Table:
     def _row(self, record: Any) -> tuple[Any, ...]:
         if not isinstance(record, dict):
             raise SingerInputError(f"stream {self.name}: RECORD without a record object")
-        row = []
-        for col in self.columns:
-            value = record.get(col)
-            if isinstance(value, dict | list):
-                value = orjson.dumps(value).decode()
-            row.append(value)
-        return tuple(row)
+        return tuple(map(record.get, self.columns))
 
     def flush(self) -> None:
-        """Insert the pending rows: whole groups through the many-row statement, the rest
-        one row per statement."""
+        """Insert the pending rows. An integer too large for SQLite undoes this flush (a
+        savepoint), and the rows go again with such integers as text."""
         rows = self.rows
         if not rows:
             return
+        self.db.execute("SAVEPOINT flush")
+        try:
+            self._insert(rows)
+        except OverflowError:
+            self.db.execute("ROLLBACK TO flush")
+            self._insert([tuple(map(_fit, row)) for row in rows])
+        self.db.execute("RELEASE flush")
+        rows.clear()
+
+    def _insert(self, rows: list[tuple[Any, ...]]) -> None:
+        """Whole groups through the many-row statement, the rest one row per statement."""
         per = self.per_statement
         grouped = len(rows) - len(rows) % per if per > 1 else 0
         if grouped:
@@ -185,7 +198,6 @@ class Table:
             self.db.executemany(self.many_sql, zip(*[values] * width, strict=False))
         if grouped < len(rows):
             self.db.executemany(self.sql, rows[grouped:])
-        rows.clear()
 
 
 def open_database(path: str) -> sqlite3.Connection:
@@ -265,6 +277,18 @@ class Loader:
         self.db.execute("COMMIT")
 
 
+def positive_int(value: Any, default: int) -> int | None:
+    """``value`` as a positive integer (a number or its digits), ``default`` when unset,
+    None when it is anything else."""
+    if value is None:
+        return default
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if type(value) is not int or value < 1:
+        return None
+    return value
+
+
 def main(argv: list[str] | None = None) -> None:
     tune_for_streaming()
     args = parse_args(sys.argv[1:] if argv is None else argv, PROGRAM)
@@ -273,7 +297,12 @@ def main(argv: list[str] | None = None) -> None:
     config = read_json_file(str(args["config"]), "config", PROGRAM)
     if not isinstance(config, dict) or not config.get("database"):
         die(PROGRAM, "config is missing the required setting 'database'")
-    batch = int(config.get("batch_size") or 10000)
+    batch = positive_int(config.get("batch_size"), 10000)
+    if batch is None:
+        die(
+            PROGRAM,
+            f"setting 'batch_size' must be a positive integer, not {config['batch_size']!r}",
+        )
     path = str(config["database"])
     try:
         db = open_database(path)
