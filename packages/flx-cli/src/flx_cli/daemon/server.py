@@ -354,8 +354,15 @@ def main() -> None:
     code = protocol.fingerprint()
     idle = float(os.environ.get("FLX_DAEMON_IDLE_SECONDS", "1800"))
     daemon = Daemon(Path(protocol.socket_path(directory, code)), code, idle)
-    signal.signal(signal.SIGTERM, lambda *_: daemon.stop("SIGTERM"))
-    signal.signal(signal.SIGINT, lambda *_: daemon.stop("SIGINT"))
+    me = os.getpid()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        # A worker resets these at once; until then it must not close the daemon's socket.
+        if os.getpid() == me:
+            daemon.stop(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     daemon.serve()
 
 
