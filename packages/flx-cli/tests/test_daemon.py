@@ -197,3 +197,26 @@ def test_other_commands_run_warm_with_the_same_output_and_stdin(warm_cli: Any) -
     assert names == ["slow"]
     after = flx.daemon_status()
     assert after is not None and after["served"] == status["served"] + 5
+
+
+def test_concurrent_warm_runs_are_independent_and_one_per_pipeline(warm_cli: Any) -> None:
+    """Two runs at once on the embedded SQLite database, and a refused third."""
+    flx = warm_cli
+    flx.add_fixture_pipeline("slow", rows=150, sleep=0.03, state_every=20)
+    flx.add_fixture_pipeline("other", rows=150, sleep=0.03, state_every=20)
+    warm(flx)
+    first = flx.start("run", "slow")
+    second = flx.start("run", "other")
+    try:
+        flx.wait_running("slow")
+        refused = flx("run", "slow", check=False)
+        outputs = [p.communicate(timeout=120) for p in (first, second)]
+    finally:
+        for proc in (first, second):
+            proc.kill()
+            proc.communicate()
+    assert refused.returncode == 1
+    assert "already running" in refused.stderr
+    assert first.returncode == second.returncode == 0
+    assert "slow: succeeded" in outputs[0][0] and "other: succeeded" in outputs[1][0]
+    assert "items: 150 records" in outputs[0][0] and "items: 150 records" in outputs[1][0]

@@ -75,13 +75,16 @@ async def test_optimistic_locking_refuses_a_stale_save(uow_factory) -> None:
     async with uow_factory() as uow:
         await uow.pipelines.add(Pipeline(name="demo", extractor="a", loader="b"))
         await uow.commit()
-    async with uow_factory() as first, uow_factory() as second:
+    # Two clients read version 1 (as a GET before a PUT would); one saves first.
+    async with uow_factory() as uow:
+        b = await uow.pipelines.get_by_name("demo")
+    async with uow_factory() as first:
         a = await first.pipelines.get_by_name("demo")
-        b = await second.pipelines.get_by_name("demo")
         assert a is not None and b is not None
         a.update(description="first")
         await first.pipelines.save(a)
         await first.commit()
+    async with uow_factory() as second:
         b.update(description="second")
         with pytest.raises(ConcurrencyConflict):
             await second.pipelines.save(b)

@@ -66,7 +66,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+    # IMMEDIATE: take the write lock at the start, waiting (busy_timeout) for another
+    # process's transaction to end. A deferred BEGIN that reads and then writes fails at
+    # once with "database is locked" when another connection wrote in between: SQLite
+    # cannot upgrade a read snapshot that is no longer the latest, and does not wait.
+    # Transactions here are short, so serializing them costs little.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
