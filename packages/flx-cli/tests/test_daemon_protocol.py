@@ -147,3 +147,34 @@ def test_the_daemon_keeps_no_settings_or_secrets_of_its_starter() -> None:
         "LC_ALL": "C.UTF-8",
         "FLX_DAEMON_DIR": "/run/x",
     }
+
+
+def test_a_daemon_that_failed_a_moment_ago_is_not_started_by_every_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import tempfile
+    import time
+
+    from flx_cli.daemon import client
+
+    runtime = tempfile.mkdtemp(prefix="flxd-", dir="/tmp")
+    monkeypatch.setenv("FLX_DAEMON_DIR", runtime)
+    log = client.log_path()
+    assert log is not None and log.startswith(runtime)
+    try:
+        with open(log, "w") as handle:
+            handle.write("Traceback (most recent call last): ...\n")
+        assert client.start_in_background() is False
+        old = time.time() - client.RETRY_AFTER_SECONDS - 1
+        os.utime(log, (old, old))
+        assert client.start_in_background() is True
+        assert os.path.getsize(log) == 0  # each start begins a fresh log
+        deadline = time.monotonic() + 30
+        while client.ask("status") is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert client.ask("status") is not None
+    finally:
+        client.ask("stop")
+        import shutil
+
+        shutil.rmtree(runtime, ignore_errors=True)

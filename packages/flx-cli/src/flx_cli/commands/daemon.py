@@ -85,10 +85,12 @@ def start(state: CliState) -> None:
         fail("no private directory for the daemon's socket (set FLX_DAEMON_DIR to one)")
     found = _status()
     if found is None:
-        start_in_background()
+        start_in_background(force=True)
         found = _wait_for(_status)
         if found is None:
-            fail(f"the daemon did not answer within {WAIT_SECONDS:.0f}s; see the log by its socket")
+            from flx_cli.daemon.client import log_path
+
+            fail(f"the daemon did not answer within {WAIT_SECONDS:.0f}s; see {log_path()}")
     elif not state.json:
         say(f"already running (pid {found['pid']})")
     _show(state, found)

@@ -106,27 +106,51 @@ def ask(op: str) -> dict[str, object] | None:
             return None
 
 
-def start_in_background() -> None:
-    """Start a daemon for the next commands; it warms up while this process exits.
-
-    Its own messages (it has no terminal) go to ``daemon-<fingerprint>.log`` beside its socket.
-    """
-    import subprocess
-
+def log_path() -> str | None:
+    """Where this installation's daemon writes what goes wrong (beside its socket)."""
     directory = protocol.runtime_dir()
     if directory is None:
-        return
-    log = protocol.socket_path(directory, protocol.fingerprint()).removesuffix(".sock") + ".log"
-    with open(log, "ab") as err:
-        subprocess.Popen(
-            [sys.executable, "-P", "-m", "flx_cli.daemon.server"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-            start_new_session=True,
-            cwd="/",
-            env=daemon_environment(os.environ),
-        )
+        return None
+    return protocol.socket_path(directory, protocol.fingerprint()).removesuffix(".sock") + ".log"
+
+
+#: A daemon that wrote to its log (it has no terminal; it writes there only when something
+#: is wrong) this recently is not started again by every cold command.
+RETRY_AFTER_SECONDS = 60.0
+
+
+def start_in_background(*, force: bool = False) -> bool:
+    """Start a daemon for the next commands; it warms up while this process exits.
+
+    Its own messages go to ``daemon-<fingerprint>.log`` beside its socket. Unless ``force``,
+    nothing starts while that log shows a failure of the last minute (a daemon that cannot
+    start would otherwise cost every cold command another attempt). True if one started.
+    """
+    import time
+
+    log = log_path()
+    if log is None:
+        return False
+    try:
+        info = os.stat(log)
+        failed_recently = info.st_size > 0 and time.time() - info.st_mtime < RETRY_AFTER_SECONDS
+    except OSError:
+        failed_recently = False
+    if failed_recently and not force:
+        return False
+    # posix_spawn, not subprocess: the daemon outlives this process, which never waits for it.
+    os.posix_spawn(
+        sys.executable,
+        [sys.executable, "-P", "-m", "flx_cli.daemon.server"],
+        daemon_environment(os.environ),
+        file_actions=[
+            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 2, log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+        ],
+        setsid=True,
+    )
+    return True
 
 
 #: What a daemon keeps of the environment it was started from. Workers get the environment
@@ -140,8 +164,7 @@ def daemon_environment(environ: dict[str, str] | os._Environ[str]) -> dict[str, 
 
 
 def _start_after_cold_run() -> None:
-    start_in_background()
-    if sys.stderr.isatty():
+    if start_in_background() and sys.stderr.isatty():
         sys.stderr.write(
             "flx: started the FLX daemon in the background: later commands start faster "
             "(`flx daemon status`; FLX_DAEMON=off disables it)\n"

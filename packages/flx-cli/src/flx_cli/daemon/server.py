@@ -347,6 +347,7 @@ def _finish(conn: socket.socket, code: int) -> None:
 
 
 def main() -> None:
+    os.chdir("/")  # hold no directory of whoever started it
     directory = protocol.runtime_dir()
     if directory is None:
         sys.exit("flx daemon: no private runtime directory (see FLX_DAEMON_DIR)")
