@@ -36,6 +36,12 @@ def test_which_invocations_go_to_the_daemon(argv: list[str], expected: bool) -> 
     assert protocol.eligible(argv) is expected
 
 
+def test_the_daemon_is_linux_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLX_DAEMON", "auto")
+    monkeypatch.setattr(protocol.sys, "platform", "darwin")
+    assert protocol.mode() == "off"
+
+
 @pytest.mark.parametrize("value", ["off", "OFF", "0", "false", "no"])
 def test_flx_daemon_off(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     monkeypatch.setenv("FLX_DAEMON", value)

@@ -39,9 +39,12 @@ class ProtocolError(Exception):
 
 
 def mode() -> str:
-    """``FLX_DAEMON``: ``auto`` (default: use a daemon, start one after a cold run) or ``off``."""
+    """``FLX_DAEMON``: ``auto`` (default: use a daemon, start one after a cold run) or ``off``.
+
+    Always ``off`` outside Linux: the daemon relies on pidfd_open and SO_PEERCRED.
+    """
     value = os.environ.get("FLX_DAEMON", "auto").strip().lower()
-    return "off" if value in OFF else "auto"
+    return "off" if value in OFF or not sys.platform.startswith("linux") else "auto"
 
 
 def command_of(argv: list[str]) -> str | None:
