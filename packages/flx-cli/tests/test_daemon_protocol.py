@@ -184,3 +184,19 @@ def test_a_daemon_that_failed_a_moment_ago_is_not_started_by_every_command(
         import shutil
 
         shutil.rmtree(runtime, ignore_errors=True)
+
+
+def test_a_daemon_leaves_when_idle_or_when_the_code_on_disk_changes(tmp_path: Path) -> None:
+    from flx_cli.daemon.server import Daemon
+
+    current = protocol.fingerprint()
+    busy = Daemon(tmp_path / "a.sock", current, idle_seconds=3600)
+    busy._check()
+    assert busy.stopping is None
+    stale = Daemon(tmp_path / "b.sock", "0" * 64, idle_seconds=3600)
+    stale._check()
+    assert stale.stopping == "FLX's code changed"
+    idle = Daemon(tmp_path / "c.sock", current, idle_seconds=0.01)
+    idle._last_activity -= 1
+    idle._check()
+    assert idle.stopping == "idle"
