@@ -220,3 +220,25 @@ def test_concurrent_warm_runs_are_independent_and_one_per_pipeline(warm_cli: Any
     assert first.returncode == second.returncode == 0
     assert "slow: succeeded" in outputs[0][0] and "other: succeeded" in outputs[1][0]
     assert "items: 150 records" in outputs[0][0] and "items: 150 records" in outputs[1][0]
+
+
+def test_a_run_under_nohup_survives_a_hangup(warm_cli: Any) -> None:
+    flx = warm_cli
+    flx.add_fixture_pipeline(rows=100, sleep=0.02, state_every=20)
+    warm(flx)
+    proc = subprocess.Popen(
+        ["nohup", FLX, "run", "slow"],
+        env=flx.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        flx.wait_running()
+        proc.send_signal(signal.SIGHUP)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        proc.communicate()
+    assert proc.returncode == 0
+    assert "slow: succeeded" in out and "items: 100 records" in out

@@ -73,7 +73,13 @@ def _wait(sock: socket.socket) -> int:
         except OSError:
             pass
 
-    previous = {sig: signal.signal(sig, forward) for sig in FORWARDED}
+    # A signal this process ignores (SIGHUP under nohup, SIGINT in a background job) stays
+    # ignored: forwarding it would stop a run the caller meant to shield.
+    previous = {
+        sig: signal.signal(sig, forward)
+        for sig in FORWARDED
+        if signal.getsignal(sig) is not signal.SIG_IGN
+    }
     try:
         while True:
             try:
