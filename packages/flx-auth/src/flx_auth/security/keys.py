@@ -15,11 +15,12 @@ import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from typing import TYPE_CHECKING
 
 from flx_core.domain import ValidationFailed
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
 KEY_BITS = 2048
 CURRENT = "current.pem"
@@ -57,11 +58,17 @@ class SigningKey:
 
     @classmethod
     def generate(cls) -> SigningKey:
+        # cryptography is imported where keys are made or read: most processes never do.
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
         private = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
         return cls(key_id(private.public_key()), private)
 
     @classmethod
     def from_pem(cls, pem: bytes, source: str) -> SigningKey:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
         try:
             private = serialization.load_pem_private_key(pem, password=None)
         except (ValueError, TypeError):
@@ -73,6 +80,8 @@ class SigningKey:
         return cls(key_id(private.public_key()), private)
 
     def pem(self) -> bytes:
+        from cryptography.hazmat.primitives import serialization
+
         return self.private_key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,

@@ -11,8 +11,6 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import jwt
-
 from flx_auth.domain.errors import RejectReason, TokenRejected
 from flx_auth.security.keys import KeyStore
 from flx_core.domain import DomainValueObject, new_id
@@ -88,11 +86,15 @@ class AccessTokens:
         }
         if session_id is not None:
             payload["sid"] = session_id
+        import jwt  # here, not at the top: most processes never sign or verify a token
+
         token = jwt.encode(payload, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})
         return IssuedToken(token=token, claims=claims)
 
     def decode(self, token: str, now: datetime, *, check_expiry: bool = True) -> TokenClaims:
         """The verified claims of ``token``; raises TokenRejected naming the failed check."""
+        import jwt
+
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
