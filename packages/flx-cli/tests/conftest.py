@@ -171,6 +171,8 @@ def warm_cli(tmp_path: Path) -> Iterator[Flx]:
         status = flx.daemon_status()
         flx("daemon", "stop", check=False)
         if status is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(status["pid"]), signal.SIGKILL)  # type: ignore[call-overload]
+            # The daemon, and workers a failed test may have left running.
+            for pid in [status["pid"], *status["running"]]:  # type: ignore[misc]
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(pid), signal.SIGKILL)
         shutil.rmtree(runtime, ignore_errors=True)

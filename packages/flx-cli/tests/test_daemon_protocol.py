@@ -200,3 +200,29 @@ def test_a_daemon_leaves_when_idle_or_when_the_code_on_disk_changes(tmp_path: Pa
     idle._last_activity -= 1
     idle._check()
     assert idle.stopping == "idle"
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="needs root to listen as another user")
+def test_a_client_refuses_a_socket_another_user_listens_on(tmp_path: Path) -> None:
+    from flx_cli.daemon import client
+
+    path = str(tmp_path / "daemon.sock")
+    ready, done = os.pipe(), os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover (the child)
+        try:
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listener.bind(path)
+            os.chmod(path, 0o777)
+            os.setuid(65534)  # SO_PEERCRED reports the user of listen()
+            listener.listen(1)
+            os.write(ready[1], b"x")
+            os.read(done[0], 1)
+        finally:
+            os._exit(0)
+    try:
+        os.read(ready[0], 1)
+        assert client.connect(path) is None
+    finally:
+        os.write(done[1], b"x")
+        os.waitpid(pid, 0)

@@ -2,8 +2,9 @@
 
 The daemon forks a worker that runs the very same `flx` code with this process's arguments,
 environment, working directory and umask, writing straight to this process's stdin, stdout
-and stderr (passed as file descriptors). Ctrl-C and SIGTERM are forwarded to the worker; if
-this process dies, the worker sees the connection close and stops the run as on SIGTERM.
+and stderr (passed as file descriptors once the worker waits for them). Ctrl-C, SIGTERM and
+SIGHUP are forwarded, Ctrl-Z and `fg` stop and resume the worker; if this process dies, the
+worker sees the connection close and stops the run as on SIGTERM.
 
 Standard library only, imported before click: this path must cost milliseconds.
 """
@@ -19,16 +20,34 @@ from types import FrameType
 from flx_cli.daemon import protocol
 
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+#: How long the daemon may take to fork a worker before this process runs the command itself.
+#: Nothing has run by then: a worker waits for this process's go before it starts.
+ACCEPT_TIMEOUT_SECONDS = 5.0
 
 
 def connect(path: str) -> socket.socket | None:
+    """A connection to the daemon at ``path``, if one of this user listens there."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.connect(path)
+        # The directory was checked, but a parent of it may not be ours: whoever answers must
+        # be this user, or this process's environment and terminal would be handed over.
+        if protocol.peer_uid(sock) == os.getuid():
+            return sock
     except OSError:
-        sock.close()
-        return None
-    return sock
+        pass
+    sock.close()
+    return None
+
+
+def stdio_open() -> bool:
+    """Whether fds 0, 1 and 2 are open (a closed one would be taken by the socket)."""
+    try:
+        for fd in (0, 1, 2):
+            os.fstat(fd)
+    except OSError:
+        return False
+    return True
 
 
 def request(argv: list[str], code: str) -> dict[str, object]:
@@ -48,23 +67,29 @@ def request(argv: list[str], code: str) -> dict[str, object]:
 def run(argv: list[str], path: str, code: str) -> int | None:
     """Run ``flx argv`` in the daemon at ``path``; its exit code, or None if it was not taken.
 
-    None means nothing ran (no daemon, or one with other code), so the caller runs in-process.
+    None means nothing ran (no daemon, one with other code, or one too slow to answer), so
+    the caller runs the command in-process.
     """
     sock = connect(path)
     if sock is None:
         return None
     with sock:
         try:
-            protocol.send(sock, request(argv, code), [0, 1, 2])
+            sock.settimeout(ACCEPT_TIMEOUT_SECONDS)
+            protocol.send(sock, request(argv, code))
             accepted = protocol.receive(sock)
+            if not accepted or "pid" not in accepted:
+                return None
+            sock.settimeout(None)
+            # Only now, to a worker that waits for them: descriptors queued to a daemon that
+            # never reads them would keep this process's pipes open after it has gone.
+            protocol.send(sock, {"go": True}, [0, 1, 2])
         except (OSError, protocol.ProtocolError):
-            return None
-        if not accepted or "pid" not in accepted:
-            return None
-        return _wait(sock)
+            return None  # closing the connection tells a waiting worker to leave
+        return _wait(sock, int(accepted["pid"]))  # type: ignore[call-overload]
 
 
-def _wait(sock: socket.socket) -> int:
+def _wait(sock: socket.socket, pid: int) -> int:
     """Forward signals until the worker's exit status arrives."""
 
     def forward(signum: int, _frame: FrameType | None) -> None:
@@ -75,11 +100,12 @@ def _wait(sock: socket.socket) -> int:
 
     # A signal this process ignores (SIGHUP under nohup, SIGINT in a background job) stays
     # ignored: forwarding it would stop a run the caller meant to shield.
-    previous = {
+    previous: dict[int, object] = {
         sig: signal.signal(sig, forward)
         for sig in FORWARDED
         if signal.getsignal(sig) is not signal.SIG_IGN
     }
+    previous.update(_follow_job_control(pid))
     try:
         while True:
             try:
@@ -93,7 +119,41 @@ def _wait(sock: socket.socket) -> int:
                 return int(message["exit"])  # type: ignore[call-overload]
     finally:
         for sig, handler in previous.items():
-            signal.signal(sig, handler)
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+
+
+def _follow_job_control(pid: int) -> dict[int, object]:
+    """Ctrl-Z stops the worker too, and `fg` resumes it, as with a cold command.
+
+    The worker is not in the terminal's process group, so the signals are sent to it from
+    here, through a pidfd (no race with a reused pid).
+    """
+    if signal.getsignal(signal.SIGTSTP) is signal.SIG_IGN:
+        return {}
+    try:
+        pidfd = os.pidfd_open(pid)
+    except OSError:
+        return {}
+
+    def send(sig: int) -> None:
+        try:  # noqa: SIM105 (contextlib costs milliseconds of start-up here)
+            signal.pidfd_send_signal(pidfd, sig)
+        except OSError:
+            pass
+
+    def on_stop(_signum: int, _frame: FrameType | None) -> None:
+        send(signal.SIGSTOP)
+        signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTSTP)  # stop here too; SIGCONT resumes both
+
+    def on_continue(_signum: int, _frame: FrameType | None) -> None:
+        send(signal.SIGCONT)
+        signal.signal(signal.SIGTSTP, on_stop)
+
+    return {
+        signal.SIGTSTP: signal.signal(signal.SIGTSTP, on_stop),
+        signal.SIGCONT: signal.signal(signal.SIGCONT, on_continue),
+    }
 
 
 def ask(op: str) -> dict[str, object] | None:
@@ -106,6 +166,7 @@ def ask(op: str) -> dict[str, object] | None:
         return None
     with sock:
         try:
+            sock.settimeout(ACCEPT_TIMEOUT_SECONDS)
             protocol.send(sock, {"op": op, "version": protocol.VERSION})
             return protocol.receive(sock)
         except (OSError, protocol.ProtocolError):
@@ -125,6 +186,14 @@ def log_path() -> str | None:
 RETRY_AFTER_SECONDS = 60.0
 
 
+_LAUNCHER = (
+    "import os, sys\n"
+    "if os.fork():\n"
+    "    os._exit(0)\n"
+    "os.execv(sys.argv[1], [sys.argv[1], '-P', '-m', 'flx_cli.daemon.server'])\n"
+)
+
+
 def start_in_background(*, force: bool = False) -> bool:
     """Start a daemon for the next commands; it warms up while this process exits.
 
@@ -132,6 +201,7 @@ def start_in_background(*, force: bool = False) -> bool:
     nothing starts while that log shows a failure of the last minute (a daemon that cannot
     start would otherwise cost every cold command another attempt). True if one started.
     """
+    import subprocess
     import time
 
     log = log_path()
@@ -144,18 +214,21 @@ def start_in_background(*, force: bool = False) -> bool:
         failed_recently = False
     if failed_recently and not force:
         return False
-    # posix_spawn, not subprocess: the daemon outlives this process, which never waits for it.
-    os.posix_spawn(
-        sys.executable,
-        [sys.executable, "-P", "-m", "flx_cli.daemon.server"],
-        daemon_environment(os.environ),
-        file_actions=[
-            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-            (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
-            (os.POSIX_SPAWN_OPEN, 2, log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
-        ],
-        setsid=True,
-    )
+
+    # A launcher that forks and leaves: the daemon is then nobody's child, and it inherits
+    # no descriptor but the three given here (a pipe held open would hang the caller's shell).
+    with open(log, "wb") as err:
+        os.chmod(log, 0o600)
+        subprocess.run(
+            [sys.executable, "-S", "-c", _LAUNCHER, sys.executable],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,
+            cwd="/",
+            env=daemon_environment(os.environ),
+            check=False,
+        )
     return True
 
 
@@ -183,12 +256,15 @@ def main(argv: list[str]) -> int | None:
     With ``FLX_DAEMON=auto`` and no daemon answering, one is started in the background once
     this process is done (see :func:`start_in_background`), so the next run is warm.
     """
-    if protocol.mode() == "off" or not protocol.eligible(argv):
+    if protocol.mode() == "off" or not protocol.eligible(argv) or not stdio_open():
         return None
     directory = protocol.runtime_dir()
     if directory is None:
         return None
-    code = protocol.fingerprint()
+    try:
+        code = protocol.fingerprint()
+    except OSError:
+        return None
     result = run(argv, protocol.socket_path(directory, code), code)
     if result is None:
         import atexit

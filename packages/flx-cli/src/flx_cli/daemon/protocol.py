@@ -122,11 +122,19 @@ def fingerprint() -> str:
             dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
             for name in sorted(filenames):
                 if name.endswith(".py"):
-                    info = os.stat(os.path.join(dirpath, name))
-                    digest.update(
-                        f"{dirpath}/{name}\0{info.st_size}\0{info.st_mtime_ns}\0".encode()
-                    )
+                    try:  # an editor's lock file is a dangling link; a file may just go
+                        info = os.stat(os.path.join(dirpath, name))
+                        stamp = f"{info.st_size}\0{info.st_mtime_ns}"
+                    except OSError:
+                        stamp = "-"
+                    digest.update(f"{dirpath}/{name}\0{stamp}\0".encode())
     return digest.hexdigest()
+
+
+def peer_uid(sock: socket.socket) -> int:
+    """The user id of the process at the other end of a Unix socket (SO_PEERCRED)."""
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+    return int.from_bytes(creds[4:8], sys.byteorder)
 
 
 def socket_path(directory: str, code: str) -> str:
@@ -179,18 +187,16 @@ def receive(sock: socket.socket) -> dict[str, object] | None:
 
 
 def receive_with_fds(sock: socket.socket, max_fds: int) -> tuple[dict[str, object], list[int]]:
-    """A message and the file descriptors sent with its first bytes."""
-    data, fds, _flags, _addr = socket.recv_fds(sock, 1 << 16, max_fds)
+    """A message and the file descriptors sent with its first bytes.
+
+    Reads no further than the message: whatever follows it stays for the next read.
+    """
+    data, fds, _flags, _addr = socket.recv_fds(sock, _HEADER_SIZE, max_fds)
     try:
-        if len(data) < _HEADER_SIZE:
-            data = _read_exactly(sock, _HEADER_SIZE, data)
-        size = int.from_bytes(data[:_HEADER_SIZE], "big")
+        size = int.from_bytes(_read_exactly(sock, _HEADER_SIZE, data), "big")
         if size > MAX_MESSAGE:
             raise ProtocolError(f"message of {size} bytes is over the limit")
-        body = _read_exactly(sock, size, data[_HEADER_SIZE:])
-        if len(body) != size:
-            raise ProtocolError("more bytes than the message announced")
-        return _decode(body), fds
+        return _decode(_read_exactly(sock, size)), fds
     except BaseException:
         for fd in fds:
             os.close(fd)

@@ -24,10 +24,10 @@ import os
 import selectors
 import signal
 import socket
-import struct
 import sys
 import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,36 +91,26 @@ class Daemon:
 
     # --- the loop -------------------------------------------------------------------------
 
-    def serve(self) -> None:
-        self._lock_file = self._lock()
-        if self._lock_file is None:
-            return  # another daemon of this code already runs
-        with self._lock_file:
-            self._listener = self._bind()
-            self._selector = selectors.DefaultSelector()
-            self._selector.register(self._listener, selectors.EVENT_READ, "accept")
-            next_check = time.monotonic() + CHECK_SECONDS
-            try:
-                while self.stopping is None or self.workers:
-                    for key, _ in self._selector.select(timeout=1.0):
-                        if key.data == "accept":
-                            self._accept()
-                        else:
-                            self._reap(key.data)
-                    if time.monotonic() >= next_check:
-                        next_check = time.monotonic() + CHECK_SECONDS
-                        self._check()
-            finally:
-                self._close_listener()
-
-    def _lock(self) -> Any:
-        handle = open(self.path.with_suffix(".lock"), "w")  # noqa: SIM115 (held for the lifetime)
+    def serve(self, lock_file: Any) -> None:
+        """Serve until stopped and drained; ``lock_file`` (see :func:`take_lock`) is held
+        while this daemon listens."""
+        self._lock_file = lock_file
+        self._listener = self._bind()
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._listener, selectors.EVENT_READ, "accept")
+        next_check = time.monotonic() + CHECK_SECONDS
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.close()
-            return None
-        return handle
+            while self.stopping is None or self.workers:
+                for key, _ in self._selector.select(timeout=1.0):
+                    if key.data == "accept":
+                        self._accept()
+                    else:
+                        self._reap(key.data)
+                if time.monotonic() >= next_check:
+                    next_check = time.monotonic() + CHECK_SECONDS
+                    self._check()
+        finally:
+            self._close_listener()
 
     def _bind(self) -> socket.socket:
         with contextlib.suppress(FileNotFoundError):
@@ -135,6 +125,7 @@ class Daemon:
         return listener
 
     def _close_listener(self) -> None:
+        """Stop listening, and let a new daemon take over while the running workers end."""
         if self._listener is not None and self._selector is not None:
             with contextlib.suppress(KeyError, ValueError):
                 self._selector.unregister(self._listener)
@@ -142,6 +133,9 @@ class Daemon:
             self._listener = None
             with contextlib.suppress(FileNotFoundError):
                 self.path.unlink()
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
 
     def _check(self) -> None:
         """Leave when idle for too long, or when FLX's code on disk is no longer ours."""
@@ -168,15 +162,17 @@ class Daemon:
         except OSError:
             return
         self._last_activity = time.monotonic()
-        conn.settimeout(10)
-        fds: list[int] = []
+        # Clients send their request at once: one that does not must not hold up the others.
+        conn.settimeout(2)
         try:
-            if _peer_uid(conn) != os.getuid():
+            if protocol.peer_uid(conn) != os.getuid():
                 return conn.close()
-            message, fds = protocol.receive_with_fds(conn, 3)
+            message = protocol.receive(conn)
+            if message is None:
+                return conn.close()
             op = message.get("op")
-            if op == "run" and len(fds) == 3 and message.get("fingerprint") == self.code:
-                self._fork(conn, message, fds)
+            if op == "run" and message.get("fingerprint") == self.code:
+                self._fork(conn, message)
                 return
             if op == "run":
                 protocol.send(conn, {"error": "this daemon runs other code"})
@@ -189,12 +185,8 @@ class Daemon:
                 protocol.send(conn, {"stopping": True, "workers": len(self.workers)})
             else:
                 protocol.send(conn, {"error": f"unknown request {op!r}"})
-        except (OSError, protocol.ProtocolError):
+        except (OSError, protocol.ProtocolError, RuntimeError):
             pass
-        finally:
-            for fd in fds:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
         conn.close()
 
     def status(self) -> dict[str, Any]:
@@ -208,15 +200,12 @@ class Daemon:
             "socket": str(self.path),
         }
 
-    def _fork(self, conn: socket.socket, message: dict[str, Any], fds: list[int]) -> None:
+    def _fork(self, conn: socket.socket, message: dict[str, Any]) -> None:
         if threading.active_count() != 1:
             raise RuntimeError("the daemon must not fork while other threads run")
         pid = os.fork()
         if pid == 0:
-            self._become_worker(conn, message, fds)  # never returns
-        for fd in fds:
-            os.close(fd)
-        fds.clear()
+            self._become_worker(conn, message)  # never returns
         self.served += 1
         pidfd = os.pidfd_open(pid)
         worker = Worker(pid, pidfd, conn)
@@ -241,10 +230,18 @@ class Daemon:
 
     # --- in the worker --------------------------------------------------------------------
 
-    def _become_worker(self, conn: socket.socket, message: dict[str, Any], fds: list[int]) -> None:
+    def _become_worker(self, conn: socket.socket, message: dict[str, Any]) -> None:
         code = 1
         try:
             self._drop_daemon_state(conn)
+            # The client's go comes with its stdin, stdout and stderr. Without it (the client
+            # gave up waiting, and runs the command itself) nothing runs here.
+            try:
+                go, fds = protocol.receive_with_fds(conn, 3)
+            except (OSError, protocol.ProtocolError):
+                os._exit(0)
+            if not go.get("go") or len(fds) != 3:
+                os._exit(0)
             _adopt(message, fds)
             _watch_client(conn)
             code = _run_flx(message["argv"])
@@ -269,12 +266,6 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
-
-
-def _peer_uid(conn: socket.socket) -> int:
-    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    _pid, uid, _gid = struct.unpack("3i", creds)
-    return int(uid)
 
 
 def _adopt(message: dict[str, Any], fds: list[int]) -> None:
@@ -327,9 +318,15 @@ def _run_flx(argv: list[str]) -> int:
     try:
         cli.main(args=argv, prog_name="flx")
     except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        sys.stderr.write(f"{exc.code}\n")  # as the interpreter does for sys.exit("message")
+        return 1
     except KeyboardInterrupt:
         return 130
+    except Exception:
+        traceback.print_exc()  # as a cold process would show an uncaught error
+        return 1
     return 0
 
 
@@ -346,15 +343,30 @@ def _finish(conn: socket.socket, code: int) -> None:
     os._exit(code)
 
 
+def take_lock(path: Path) -> Any:
+    """The lock file of the daemon at ``path``, locked; None when another daemon holds it."""
+    handle = open(path.with_suffix(".lock"), "w")  # noqa: SIM115 (held while listening)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return None
+    return handle
+
+
 def main() -> None:
     os.chdir("/")  # hold no directory of whoever started it
     directory = protocol.runtime_dir()
     if directory is None:
         sys.exit("flx daemon: no private runtime directory (see FLX_DAEMON_DIR)")
-    preload()
     code = protocol.fingerprint()
+    path = Path(protocol.socket_path(directory, code))
+    lock = take_lock(path)
+    if lock is None:
+        return  # another daemon of this code listens: nothing to preload for
+    preload()
     idle = float(os.environ.get("FLX_DAEMON_IDLE_SECONDS", "1800"))
-    daemon = Daemon(Path(protocol.socket_path(directory, code)), code, idle)
+    daemon = Daemon(path, code, idle)
     me = os.getpid()
 
     def on_signal(signum: int, _frame: Any) -> None:
@@ -364,7 +376,7 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    daemon.serve()
+    daemon.serve(lock)
 
 
 if __name__ == "__main__":
