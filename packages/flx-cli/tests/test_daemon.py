@@ -322,3 +322,25 @@ def test_ctrl_z_stops_the_worker_and_fg_resumes_it(warm_cli: Any) -> None:
 def stopped(pid: int) -> bool:
     stat = Path(f"/proc/{pid}/stat").read_text()
     return stat.split(") ", 1)[1][:1] == "T"
+
+
+def test_the_worker_writes_in_the_callers_io_encoding(warm_cli: Any) -> None:
+    flx = warm_cli
+    flx.env["FLX_DAEMON"] = "off"
+    flx.add_fixture_pipeline(rows=5)
+    flx("pipeline", "update", "slow", "--description", "caf\u00e9")
+    # PYTHONIOENCODING is part of the fingerprint: a daemon started with it serves it.
+    env = dict(flx.env, FLX_DAEMON="auto", PYTHONIOENCODING="utf-16")
+
+    def served() -> int:
+        out = subprocess.run([FLX, "--json", "daemon", "status"], env=env, capture_output=True)
+        return int(json.loads(out.stdout.decode("utf-16"))["served"])
+
+    flx("daemon", "start", env=env)
+    before = served()
+    show = [FLX, "pipeline", "show", "slow"]
+    warm_out = subprocess.run(show, env=env, capture_output=True)
+    cold_out = subprocess.run(show, env=dict(env, FLX_DAEMON="off"), capture_output=True)
+    assert "caf\u00e9".encode("utf-16-le") in cold_out.stdout
+    assert warm_out.stdout == cold_out.stdout
+    assert served() == before + 1

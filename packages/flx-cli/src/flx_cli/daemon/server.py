@@ -286,8 +286,18 @@ def _adopt(message: dict[str, Any], fds: list[int]) -> None:
 
 
 def _reopen(fd: int, mode: str, buffering: int) -> Any:
-    errors = "backslashreplace" if fd == 2 else "strict"
-    return open(fd, mode, buffering, encoding="utf-8", errors=errors, closefd=False)
+    """A text stream on ``fd`` with the encoding the caller's interpreter would have chosen:
+    ``PYTHONIOENCODING`` (``encoding[:errors]``) if set, else UTF-8."""
+    encoding, _, errors = os.environ.get("PYTHONIOENCODING", "").partition(":")
+    default_errors = "backslashreplace" if fd == 2 else "strict"
+    return open(
+        fd,
+        mode,
+        buffering,
+        encoding=encoding or "utf-8",
+        errors=errors or default_errors,
+        closefd=False,
+    )
 
 
 def _watch_client(conn: socket.socket) -> None:
