@@ -92,6 +92,23 @@ def test_fingerprint_follows_sources_and_interpreter_environment(
     assert protocol.fingerprint() != added
 
 
+def test_fingerprint_follows_installed_distributions_not_bytecode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "site-packages"
+    (site / "orjson-3.10.0.dist-info").mkdir(parents=True)
+    monkeypatch.setattr(protocol, "_purelib", lambda: str(site))
+    first = protocol.fingerprint()
+    (site / "__pycache__").mkdir()  # compiling bytecode: no code changed
+    (site / "typing_extensions.py").write_text("")
+    assert protocol.fingerprint() == first
+    (site / "orjson-3.10.0.dist-info").rename(site / "orjson-3.11.0.dist-info")  # an upgrade
+    upgraded = protocol.fingerprint()
+    assert upgraded != first
+    (site / "msgspec-0.19.0.dist-info").mkdir()  # an install
+    assert protocol.fingerprint() != upgraded
+
+
 def test_the_real_package_dirs_are_found() -> None:
     dirs = protocol._package_dirs()
     names = {Path(d).name for d in dirs}

@@ -102,21 +102,41 @@ def _package_dirs() -> list[str]:
     return dirs
 
 
+def _purelib() -> str:
+    return sysconfig.get_paths()["purelib"]
+
+
+def _installed(site: str) -> list[str]:
+    """``name mtime`` of each distribution's metadata directory in ``site``. Not the
+    directory's own mtime: compiling bytecode there moves it without changing any code."""
+    stamps = []
+    try:
+        entries = list(os.scandir(site))
+    except OSError:
+        return stamps
+    for entry in entries:
+        if entry.name.endswith(".dist-info"):
+            try:
+                stamps.append(f"{entry.name} {entry.stat(follow_symlinks=False).st_mtime_ns}")
+            except OSError:
+                stamps.append(entry.name)
+    return sorted(stamps)
+
+
 def fingerprint() -> str:
     """Which code a process of this interpreter would run: FLX's sources and the installed set.
 
-    The interpreter, its PYTHON* environment, the site-packages directory (its mtime moves
-    when a distribution is installed or removed) and every source file of FLX's packages
-    (path, size, mtime). A daemon serves only clients with its own fingerprint.
+    The interpreter, its PYTHON* environment, the installed distributions (each metadata
+    directory's name, which holds the version, and mtime, which moves on a reinstall) and
+    every source file of FLX's packages (path, size, mtime). A daemon serves only clients
+    with its own fingerprint.
     """
     digest = blake2b(digest_size=32)
     digest.update(f"{VERSION}\0{sys.executable}\0{sys.version}\0".encode())
     for key in sorted(k for k in os.environ if k.startswith("PYTHON")):
         digest.update(f"{key}={os.environ[key]}\0".encode())
-    try:  # noqa: SIM105 (contextlib costs milliseconds of start-up here)
-        digest.update(str(os.stat(sysconfig.get_paths()["purelib"]).st_mtime_ns).encode())
-    except OSError:
-        pass
+    for stamp in _installed(_purelib()):
+        digest.update(f"{stamp}\0".encode())
     for root in _package_dirs():
         for dirpath, dirnames, filenames in os.walk(root):
             dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
