@@ -337,10 +337,13 @@ def test_the_worker_writes_in_the_callers_io_encoding(warm_cli: Any) -> None:
         return int(json.loads(out.stdout.decode("utf-16"))["served"])
 
     flx("daemon", "start", env=env)
-    before = served()
-    show = [FLX, "pipeline", "show", "slow"]
-    warm_out = subprocess.run(show, env=env, capture_output=True)
-    cold_out = subprocess.run(show, env=dict(env, FLX_DAEMON="off"), capture_output=True)
-    assert "caf\u00e9".encode("utf-16-le") in cold_out.stdout
-    assert warm_out.stdout == cold_out.stdout
-    assert served() == before + 1
+    try:
+        before = served()
+        show = [FLX, "pipeline", "show", "slow"]
+        warm_out = subprocess.run(show, env=env, capture_output=True)
+        cold_out = subprocess.run(show, env=dict(env, FLX_DAEMON="off"), capture_output=True)
+        assert "caf\u00e9".encode("utf-16-le") in cold_out.stdout
+        assert warm_out.stdout == cold_out.stdout
+        assert served() == before + 1
+    finally:
+        flx("daemon", "stop", env=env, check=False)  # the fixture stops only its own daemon

@@ -207,9 +207,14 @@ def test_a_daemon_leaves_when_idle_or_when_the_code_on_disk_changes(tmp_path: Pa
     from flx_cli.daemon.server import Daemon
 
     current = protocol.fingerprint()
+    (tmp_path / "a.sock").touch()
     busy = Daemon(tmp_path / "a.sock", current, idle_seconds=3600)
     busy._check()
     assert busy.stopping is None
+    gone = Daemon(tmp_path / "removed.sock", current, idle_seconds=3600)
+    gone._check()
+    assert gone.stopping == "its socket was removed"
+    (tmp_path / "b.sock").touch()
     stale = Daemon(tmp_path / "b.sock", "0" * 64, idle_seconds=3600)
     stale._check()
     assert stale.stopping == "FLX's code changed"

@@ -145,6 +145,8 @@ class Daemon:
             self._last_activity = time.monotonic()
         elif time.monotonic() - self._last_activity > self.idle_seconds:
             self.stop("idle")
+        elif not self.path.exists():
+            self.stop("its socket was removed")  # a cleaned temp dir: nobody can reach it
         elif protocol.fingerprint() != self.code:
             self.stop("FLX's code changed")
 
