@@ -204,6 +204,8 @@ class Daemon:
 
     def _fork(self, conn: socket.socket, message: dict[str, Any]) -> None:
         if threading.active_count() != 1:
+            # Forking now could copy another thread's locks held: make way for a new daemon.
+            self.stop("a thread is running in the daemon")
             raise RuntimeError("the daemon must not fork while other threads run")
         pid = os.fork()
         if pid == 0:
