@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flx_core.domain import ConcurrencyConflict, PipelineExecution
+from flx_core.infrastructure.processes import pid_alive
 from flx_meltano.tables import run_locks
 
 
@@ -59,21 +60,6 @@ class RunLockRepository:
                 run_locks.c.pipeline_id == pipeline_id, run_locks.c.execution_id == execution_id
             )
         )
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie still answers signal 0; look at its state where /proc exists.
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            return fh.read().split(") ", 1)[1][:1] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 def death_reason(execution: PipelineExecution, now: datetime, stale_after: float) -> str | None:

@@ -19,7 +19,8 @@ from flx_core.domain import (
     SettingKind,
     ValidationFailed,
 )
-from flx_meltano.locks import death_reason, pid_alive
+from flx_core.infrastructure.processes import pid_alive
+from flx_meltano.locks import death_reason
 from flx_meltano.plugin_settings import resolve_config
 
 

@@ -15,6 +15,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from flx_core.infrastructure.processes import pid_alive
+
 STATUS_FILE = ".status.json"
 REQUESTS_DIR = ".requests"
 TEMP_PREFIX = ".tmp-"
@@ -40,16 +42,6 @@ def remove_status(directory: Path) -> None:
     (directory / STATUS_FILE).unlink(missing_ok=True)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def read_status(directory: Path) -> dict[str, Any] | None:
     """The status a running watcher wrote, or None when no watcher is alive."""
     try:
@@ -59,7 +51,7 @@ def read_status(directory: Path) -> dict[str, Any] | None:
     if not isinstance(data, dict):
         return None
     pid = data.get("pid")
-    if not isinstance(pid, int) or not _alive(pid):
+    if not isinstance(pid, int) or not pid_alive(pid):
         return None
     status: dict[str, Any] = data
     return status
