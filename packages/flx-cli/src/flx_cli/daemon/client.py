@@ -173,12 +173,13 @@ def ask(op: str) -> dict[str, object] | None:
             return None
 
 
-def log_path() -> str | None:
+def log_path(directory: str | None = None, code: str | None = None) -> str | None:
     """Where this installation's daemon writes what goes wrong (beside its socket)."""
-    directory = protocol.runtime_dir()
+    directory = directory or protocol.runtime_dir()
     if directory is None:
         return None
-    return protocol.socket_path(directory, protocol.fingerprint()).removesuffix(".sock") + ".log"
+    code = code or protocol.fingerprint()
+    return protocol.socket_path(directory, code).removesuffix(".sock") + ".log"
 
 
 #: A daemon that wrote to its log (it has no terminal; it writes there only when something
@@ -194,7 +195,7 @@ _LAUNCHER = (
 )
 
 
-def start_in_background(*, force: bool = False) -> bool:
+def start_in_background(*, force: bool = False, log: str | None = None) -> bool:
     """Start a daemon for the next commands; it warms up while this process exits.
 
     Its own messages go to ``daemon-<fingerprint>.log`` beside its socket. Unless ``force``,
@@ -204,7 +205,7 @@ def start_in_background(*, force: bool = False) -> bool:
     import subprocess
     import time
 
-    log = log_path()
+    log = log or log_path()
     if log is None:
         return False
     try:
@@ -242,8 +243,8 @@ def daemon_environment(environ: dict[str, str] | os._Environ[str]) -> dict[str, 
     return {k: v for k, v in environ.items() if k in _KEPT or k.startswith(_KEPT_PREFIXES)}
 
 
-def _start_after_cold_run() -> None:
-    if start_in_background() and sys.stderr.isatty():
+def _start_after_cold_run(log: str | None) -> None:
+    if start_in_background(log=log) and sys.stderr.isatty():
         sys.stderr.write(
             "flx: started the FLX daemon in the background: later commands start faster "
             "(`flx daemon status`; FLX_DAEMON=off disables it)\n"
@@ -269,5 +270,5 @@ def main(argv: list[str]) -> int | None:
     if result is None:
         import atexit
 
-        atexit.register(_start_after_cold_run)
+        atexit.register(_start_after_cold_run, log_path(directory, code))
     return result

@@ -45,7 +45,6 @@ def preload() -> None:
 
     for name in (
         *(target.split(":")[0] for target, _ in COMMANDS.values()),
-        "flx_cli.app",
         "flx_cli.state",
         "flx_cli.output",
         "flx_cli.progress",
