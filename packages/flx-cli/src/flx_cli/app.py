@@ -9,8 +9,8 @@ from importlib.metadata import PackageNotFoundError, version
 
 import click
 
+from flx_cli.context import CliContext
 from flx_cli.lazy import LazyGroup
-from flx_cli.state import CliState
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "pipeline": (
@@ -45,7 +45,7 @@ def _version() -> str:
 @click.pass_context
 def cli(ctx: click.Context, debug: bool, verbose: bool, as_json: bool) -> None:
     """FLX: run and manage Singer pipelines (extract, map, load) for a team."""
-    ctx.obj = CliState(debug=debug, verbose=verbose, json=as_json)
+    ctx.obj = CliContext(debug=debug, verbose=verbose, json=as_json)
 
 
 def available_commands() -> dict[str, tuple[str, str]]:
@@ -64,10 +64,10 @@ cli.lazy = available_commands()  # type: ignore[attr-defined]
 
 def _plugin_command(ctx: click.Context, name: str) -> click.Command | None:
     """A command an active extension plugin adds (e.g. `flx webhook`)."""
-    from flx_cli.state import state_of
+    from flx_cli.context import cli_context
     from flx_plugin import cli_commands
 
-    for command in cli_commands(state_of(ctx).settings()):
+    for command in cli_commands(cli_context(ctx).settings()):
         if command.name == name:
             return command
     return None

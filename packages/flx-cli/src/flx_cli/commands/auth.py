@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from flx_cli.commands.user import read_password, send
+from flx_cli.context import CliContext, fail, pass_cli
 from flx_cli.output import print_json, print_mapping, say
-from flx_cli.state import CliState, fail, pass_state
 
 if TYPE_CHECKING:
     from flx_core.bootstrap import Runtime
@@ -36,8 +36,8 @@ def auth() -> None:
 @auth.command("login")
 @click.option("--email", required=True, help="The user's email.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
-@pass_state
-def login(state: CliState, email: str, password_stdin: bool) -> None:
+@pass_cli
+def login(cli: CliContext, email: str, password_stdin: bool) -> None:
     """Log in and print an access token and a refresh token."""
     from pydantic import SecretStr
 
@@ -45,10 +45,10 @@ def login(state: CliState, email: str, password_stdin: bool) -> None:
 
     password = read_password(password_stdin, confirm=False)
     pair = send(
-        state,
+        cli,
         lambda: Login(email=email, password=SecretStr(password), user_agent=_user_agent()),
     )
-    if state.json:
+    if cli.json:
         print_json(pair.model_dump(mode="json"))
         return
     say(f"access token:  {pair.access_token}")
@@ -61,8 +61,8 @@ def login(state: CliState, email: str, password_stdin: bool) -> None:
 
 @auth.command("verify")
 @click.argument("token")
-@pass_state
-def verify(state: CliState, token: str) -> None:
+@pass_cli
+def verify(cli: CliContext, token: str) -> None:
     """Print the claims of access TOKEN, or why it is rejected (exit 1). '-' reads stdin."""
     if token == "-":  # noqa: S105 - the stdin marker
         token = sys.stdin.readline().strip()
@@ -76,14 +76,14 @@ def verify(state: CliState, token: str) -> None:
         message = VerifyToken(token=SecretStr(token))
         return await runtime.app.queries.execute(message, principal=Principal.system())
 
-    result = state.run(go)
+    result = cli.run(go)
     if not result.ok:
-        if state.json:
+        if cli.json:
             print_json({"valid": False, "reason": result.details.get("reason")})
         fail(result.message or "token rejected")
     verified = result.value
     claims = verified.claims.model_dump(mode="json")
-    if state.json:
+    if cli.json:
         print_json({"valid": True, "email": verified.email, "claims": claims})
         return
     print_mapping(
@@ -107,13 +107,13 @@ def verify(state: CliState, token: str) -> None:
 @auth.command("sessions")
 @click.argument("email")
 @click.option("--all", "include_revoked", is_flag=True, help="Include ended sessions.")
-@pass_state
-def sessions(state: CliState, email: str, include_revoked: bool) -> None:
+@pass_cli
+def sessions(cli: CliContext, email: str, include_revoked: bool) -> None:
     """The sessions (refresh-token families) of user EMAIL."""
     from flx_auth import ListSessions
 
-    found = send(state, lambda: ListSessions(email=email, include_revoked=include_revoked))
-    if state.json:
+    found = send(cli, lambda: ListSessions(email=email, include_revoked=include_revoked))
+    if cli.json:
         print_json([s.model_dump(mode="json") for s in found])
         return
     if not found:
@@ -131,8 +131,8 @@ def sessions(state: CliState, email: str, include_revoked: bool) -> None:
 @auth.command("revoke")
 @click.argument("session_id", required=False)
 @click.option("--all", "all_of", metavar="EMAIL", help="Revoke every session of this user.")
-@pass_state
-def revoke(state: CliState, session_id: str | None, all_of: str | None) -> None:
+@pass_cli
+def revoke(cli: CliContext, session_id: str | None, all_of: str | None) -> None:
     """Revoke session SESSION_ID, or every session of a user with --all EMAIL.
 
     Their refresh tokens stop working and their access tokens are blacklisted.
@@ -143,24 +143,24 @@ def revoke(state: CliState, session_id: str | None, all_of: str | None) -> None:
         fail("give either SESSION_ID or --all EMAIL", 2)
     if all_of is not None:
         email = all_of
-        done = send(state, lambda: RevokeAllSessions(email=email))
+        done = send(cli, lambda: RevokeAllSessions(email=email))
     else:
         sid = session_id or ""
-        done = send(state, lambda: RevokeSession(session_id=sid))
-    if state.json:
+        done = send(cli, lambda: RevokeSession(session_id=sid))
+    if cli.json:
         print_json(done.model_dump(mode="json"))
     else:
         say(f"revoked {len(done.revoked)} session(s) of {done.email}")
 
 
 @auth.command("rotate-keys")
-@pass_state
-def rotate_keys(state: CliState) -> None:
+@pass_cli
+def rotate_keys(cli: CliContext) -> None:
     """Make a new signing key; the previous one still verifies the tokens it signed."""
     from flx_auth import RotateKeys
 
-    rotation = send(state, RotateKeys)
-    if state.json:
+    rotation = send(cli, RotateKeys)
+    if cli.json:
         print_json(rotation.model_dump(mode="json"))
     else:
         previous = rotation.previous_kid or "none"
@@ -170,8 +170,8 @@ def rotate_keys(state: CliState) -> None:
 @auth.command("logout")
 @click.option("--access-token", default=None, help="The access token to revoke.")
 @click.option("--refresh-token", default=None, help="The refresh token of the session to end.")
-@pass_state
-def logout(state: CliState, access_token: str | None, refresh_token: str | None) -> None:
+@pass_cli
+def logout(cli: CliContext, access_token: str | None, refresh_token: str | None) -> None:
     """Revoke an access token and end its session."""
     from pydantic import SecretStr
 
@@ -180,10 +180,10 @@ def logout(state: CliState, access_token: str | None, refresh_token: str | None)
     if access_token is None and refresh_token is None:
         fail("give --access-token, --refresh-token or both", 2)
     ended = send(
-        state,
+        cli,
         lambda: Logout(
             access_token=SecretStr(access_token) if access_token else None,
             refresh_token=SecretStr(refresh_token) if refresh_token else None,
         ),
     )
-    print_json({"ended_sessions": ended}) if state.json else say("logged out")
+    print_json({"ended_sessions": ended}) if cli.json else say("logged out")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
+from flx_cli.context import CliContext, pass_cli
 from flx_cli.output import print_json, print_mapping
-from flx_cli.state import CliState, pass_state
 
 
 @click.group()
@@ -14,15 +14,15 @@ def config() -> None:
 
 
 @config.command("show")
-@pass_state
-def show(state: CliState) -> None:
+@pass_cli
+def show(cli: CliContext) -> None:
     """Print every effective setting; passwords, keys and URL passwords are masked."""
     from flx_core.infrastructure.persistence import database_url
 
-    settings = state.settings()
+    settings = cli.settings()
     data = settings.masked()
     data["effective_database_url"] = _masked_url(database_url(settings))
-    if state.json:
+    if cli.json:
         print_json(data)
     else:
         print_mapping("FLX settings", data)

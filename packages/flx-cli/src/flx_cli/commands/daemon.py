@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
+from flx_cli.context import CliContext, fail, pass_cli
 from flx_cli.output import print_json, print_mapping, say
-from flx_cli.state import CliState, fail, pass_state
 
 WAIT_SECONDS = 30.0
 
@@ -44,8 +44,8 @@ def _wait_for(condition: Any) -> Any:
     return None
 
 
-def _show(state: CliState, status: dict[str, Any]) -> None:
-    if state.json:
+def _show(cli: CliContext, status: dict[str, Any]) -> None:
+    if cli.json:
         print_json(status)
         return
     started = datetime.fromtimestamp(float(status["started"]), UTC)
@@ -63,20 +63,20 @@ def _show(state: CliState, status: dict[str, Any]) -> None:
 
 
 @daemon.command("status")
-@pass_state
-def status(state: CliState) -> None:
+@pass_cli
+def status(cli: CliContext) -> None:
     """Show the daemon of this FLX installation; exit 1 if none runs."""
     found = _status()
     if found is None:
-        if state.json:
+        if cli.json:
             print_json({"running": False})
         fail("no FLX daemon runs for this installation")
-    _show(state, found)
+    _show(cli, found)
 
 
 @daemon.command("start")
-@pass_state
-def start(state: CliState) -> None:
+@pass_cli
+def start(cli: CliContext) -> None:
     """Start the daemon now (a no-op if it runs) and wait until it answers."""
     from flx_cli.daemon import protocol
     from flx_cli.daemon.client import start_in_background
@@ -91,27 +91,27 @@ def start(state: CliState) -> None:
             from flx_cli.daemon.client import log_path
 
             fail(f"the daemon did not answer within {WAIT_SECONDS:.0f}s; see {log_path()}")
-    elif not state.json:
+    elif not cli.json:
         say(f"already running (pid {found['pid']})")
-    _show(state, found)
+    _show(cli, found)
 
 
 @daemon.command("stop")
-@pass_state
-def stop(state: CliState) -> None:
+@pass_cli
+def stop(cli: CliContext) -> None:
     """Stop the daemon: it takes no new command and leaves once the running ones have finished."""
     from flx_cli.daemon.client import ask
 
     answer = ask("stop")
     if not answer or not answer.get("stopping"):
-        if state.json:
+        if cli.json:
             print_json({"stopped": False, "running": False})
             return
         say("no FLX daemon runs for this installation")
         return
     workers = int(answer.get("workers", 0))
     gone = bool(_wait_for(lambda: _status() is None))
-    if state.json:
+    if cli.json:
         print_json({"stopped": gone, "finishing": workers})
     elif workers:
         say(f"stopped taking commands; {workers} still finishing")

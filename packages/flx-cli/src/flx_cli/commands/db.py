@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import click
 
+from flx_cli.context import CliContext, fail, pass_cli
 from flx_cli.output import print_json, print_table, say
-from flx_cli.state import CliState, fail, pass_state
 
 
-def _url(state: CliState) -> str:
+def _url(cli: CliContext) -> str:
     from flx_core.infrastructure.persistence import database_url
 
-    settings = state.settings()
+    settings = cli.settings()
     settings.home_path.mkdir(parents=True, exist_ok=True)
     return database_url(settings)
 
@@ -22,33 +22,33 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@pass_state
-def upgrade(state: CliState) -> None:
+@pass_cli
+def upgrade(cli: CliContext) -> None:
     """Apply every pending migration of every package."""
     from flx_core.infrastructure.persistence import current, upgrade as run_upgrade
 
-    url = _url(state)
+    url = _url(cli)
     try:
         run_upgrade(url)
         revisions = current(url)
     except Exception as exc:
-        _db_error(state, exc)
-    print_json(revisions) if state.json else say(
+        _db_error(cli, exc)
+    print_json(revisions) if cli.json else say(
         "database is at " + ", ".join(f"{k}={v}" for k, v in revisions.items())
     )
 
 
 @db.command("current")
-@pass_state
-def current_cmd(state: CliState) -> None:
+@pass_cli
+def current_cmd(cli: CliContext) -> None:
     """Show the applied revision of each package's history."""
     from flx_core.infrastructure.persistence import current, discover_migration_sets, heads
 
-    url = _url(state)
+    url = _url(cli)
     try:
         revisions = current(url)
     except Exception as exc:
-        _db_error(state, exc)
+        _db_error(cli, exc)
     rows = []
     for ms in discover_migration_sets():
         head = ", ".join(sorted(heads(ms)))
@@ -61,7 +61,7 @@ def current_cmd(state: CliState) -> None:
                 "up_to_date": applied in heads(ms),
             }
         )
-    if state.json:
+    if cli.json:
         print_json(rows)
     else:
         print_table(
@@ -76,25 +76,25 @@ def current_cmd(state: CliState) -> None:
 @click.option(
     "--package", default="core", show_default=True, help="Which package's history to move."
 )
-@pass_state
-def downgrade(state: CliState, revision: str, package: str) -> None:
+@pass_cli
+def downgrade(cli: CliContext, revision: str, package: str) -> None:
     """Move one package's schema back to REVISION (e.g. -1 or base)."""
     from flx_core.infrastructure.persistence import current, downgrade as run_downgrade
 
-    url = _url(state)
+    url = _url(cli)
     try:
         run_downgrade(url, revision, package)
         revisions = current(url)
     except Exception as exc:
-        _db_error(state, exc)
-    print_json(revisions) if state.json else say(
+        _db_error(cli, exc)
+    print_json(revisions) if cli.json else say(
         "database is at " + ", ".join(f"{k}={v}" for k, v in revisions.items())
     )
 
 
-def _db_error(state: CliState, exc: Exception) -> None:
-    from flx_cli.state import describe
+def _db_error(cli: CliContext, exc: Exception) -> None:
+    from flx_cli.context import describe
 
-    if state.debug:
+    if cli.debug:
         raise exc
     fail(describe(exc))

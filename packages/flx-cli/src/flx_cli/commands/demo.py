@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from flx_cli.commands.run import run_pipeline, summary_lines
-from flx_cli.state import CliState, pass_state, unwrap
+from flx_cli.context import CliContext, pass_cli, unwrap
 
 if TYPE_CHECKING:
     from flx_core.bootstrap import Runtime
@@ -25,8 +25,8 @@ GROWTH_PER_RUN = 10_000
     show_default=True,
     help="Rows per stream on the first run.",
 )
-@pass_state
-def demo(state: CliState, rows: int) -> None:
+@pass_cli
+def demo(cli: CliContext, rows: int) -> None:
     """Set up FLX_HOME, register the built-in connectors and run pipeline `demo`.
 
     Each further `flx demo` lets the sample source grow and runs incrementally: only the
@@ -82,10 +82,10 @@ def demo(state: CliState, rows: int) -> None:
                 "stream; only rows past the stored bookmark move",
                 err=True,
             )
-        result = await run_pipeline(runtime, state, "demo", False, False, None)
+        result = await run_pipeline(runtime, cli, "demo", False, False, None)
         return result, incremental, database
 
-    (execution, run_result), incremental, database = state.run(go)
+    (execution, run_result), incremental, database = cli.run(go)
     for line in summary_lines(execution, run_result):
         click.echo(line)
     if execution.status.value != "succeeded":

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from flx_cli.commands.run import execution_dict, summary_lines
+from flx_cli.context import CliContext, fail, pass_cli, unwrap
 from flx_cli.output import print_json, print_table, say
-from flx_cli.state import CliState, fail, pass_state, unwrap
 
 if TYPE_CHECKING:
     from flx_core.bootstrap import Runtime
@@ -37,9 +37,9 @@ def execution() -> None:
 )
 @click.option("--limit", type=click.IntRange(1, 500), default=20, show_default=True)
 @click.option("--cursor", default=None)
-@pass_state
+@pass_cli
 def list_executions(
-    state: CliState, pipeline: str | None, statuses: tuple[str, ...], limit: int, cursor: str | None
+    cli: CliContext, pipeline: str | None, statuses: tuple[str, ...], limit: int, cursor: str | None
 ) -> None:
     """List runs, newest first."""
 
@@ -53,8 +53,8 @@ def list_executions(
         )
         return await _execute(runtime, ListExecutions(filter=flt, limit=limit, cursor=cursor))
 
-    page = state.run(go)
-    if state.json:
+    page = cli.run(go)
+    if cli.json:
         print_json(
             {"items": [execution_dict(e) for e in page.items], "next_cursor": page.next_cursor}
         )
@@ -83,8 +83,8 @@ def list_executions(
 
 @execution.command("show")
 @click.argument("execution_id")
-@pass_state
-def show(state: CliState, execution_id: str) -> None:
+@pass_cli
+def show(cli: CliContext, execution_id: str) -> None:
     """Show one run: status, times, exit codes, per-stream counts, error."""
 
     async def go(runtime: Runtime) -> Any:
@@ -92,8 +92,8 @@ def show(state: CliState, execution_id: str) -> None:
 
         return await _execute(runtime, GetExecution(execution_id=execution_id))
 
-    found = state.run(go)
-    if state.json:
+    found = cli.run(go)
+    if cli.json:
         print_json(execution_dict(found))
         return
     for line in summary_lines(found, None):
@@ -108,8 +108,8 @@ def show(state: CliState, execution_id: str) -> None:
 @click.argument("execution_id")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new lines until the run ends.")
 @click.option("--tail", type=int, default=None, help="Only the last N lines.")
-@pass_state
-def logs(state: CliState, execution_id: str, follow: bool, tail: int | None) -> None:
+@pass_cli
+def logs(cli: CliContext, execution_id: str, follow: bool, tail: int | None) -> None:
     """Print the log of a run (tap and target stderr, timestamped)."""
 
     async def go(runtime: Runtime) -> Any:
@@ -117,7 +117,7 @@ def logs(state: CliState, execution_id: str, follow: bool, tail: int | None) -> 
 
         return await _execute(runtime, GetExecution(execution_id=execution_id))
 
-    found = state.run(go)
+    found = cli.run(go)
     if not found.log_path:
         fail(f"execution {found.id[:12]} has no log")
     path = Path(found.log_path)
@@ -131,7 +131,7 @@ def logs(state: CliState, execution_id: str, follow: bool, tail: int | None) -> 
 
             return await _execute(runtime, GetExecution(execution_id=ident))
 
-        if state.run(status).status.is_terminal:
+        if cli.run(status).status.is_terminal:
             _print_file(path, None, offset)
             break
 
@@ -150,8 +150,8 @@ def _print_file(path: Path, tail: int | None, offset: int = 0) -> int:
 
 @execution.command("cancel")
 @click.argument("execution_id")
-@pass_state
-def cancel(state: CliState, execution_id: str) -> None:
+@pass_cli
+def cancel(cli: CliContext, execution_id: str) -> None:
     """Ask a run to stop; the process running it stops tap and target within seconds."""
 
     async def go(runtime: Runtime) -> Any:
@@ -159,8 +159,8 @@ def cancel(state: CliState, execution_id: str) -> None:
 
         return await _execute(runtime, CancelExecution(execution_id=execution_id))
 
-    found = state.run(go)
-    if state.json:
+    found = cli.run(go)
+    if cli.json:
         print_json(execution_dict(found))
     elif found.status.value == "cancelled":
         say(f"execution {found.id[:12]} cancelled")

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from flx_cli.context import CliContext, fail, pass_cli, unwrap
 from flx_cli.output import print_json, print_mapping, print_table, say
 from flx_cli.parsing import load_pipeline_file, plugin_config, stream_metadata
-from flx_cli.state import CliState, fail, pass_state, unwrap
 
 if TYPE_CHECKING:
     from flx_core.bootstrap import Runtime
@@ -63,9 +63,9 @@ def pipeline() -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="YAML file with the pipeline fields (options override it).",
 )
-@pass_state
+@pass_cli
 def create(
-    state: CliState,
+    cli: CliContext,
     name: str | None,
     extractor: str | None,
     loader: str | None,
@@ -118,8 +118,8 @@ def create(
             fail(describe_validation_error(exc))
         return unwrap(await _execute(runtime, cmd))
 
-    created = state.run(go)
-    if state.json:
+    created = cli.run(go)
+    if cli.json:
         print_json(pipeline_dict(created))
     else:
         say(f"created pipeline {created.name}: {' -> '.join(created.plugin_names)}")
@@ -133,9 +133,9 @@ def create(
 @click.option("--name-contains", default=None)
 @click.option("--limit", type=click.IntRange(1, 500), default=100)
 @click.option("--cursor", default=None, help="Cursor of the next page, from a previous listing.")
-@pass_state
+@pass_cli
 def list_pipelines(
-    state: CliState,
+    cli: CliContext,
     extractor: str | None,
     loader: str | None,
     tag: str | None,
@@ -161,8 +161,8 @@ def list_pipelines(
             await _execute(runtime, ListPipelines(filter=flt, limit=limit, cursor=cursor))
         )
 
-    page = state.run(go)
-    if state.json:
+    page = cli.run(go)
+    if cli.json:
         print_json(
             {"items": [pipeline_dict(p) for p in page.items], "next_cursor": page.next_cursor}
         )
@@ -185,8 +185,8 @@ def list_pipelines(
 
 @pipeline.command("show")
 @click.argument("name")
-@pass_state
-def show(state: CliState, name: str) -> None:
+@pass_cli
+def show(cli: CliContext, name: str) -> None:
     """Show one pipeline."""
 
     async def go(runtime: Runtime) -> Any:
@@ -194,16 +194,16 @@ def show(state: CliState, name: str) -> None:
 
         return unwrap(await _execute(runtime, GetPipeline(pipeline=name)))
 
-    found = state.run(go)
+    found = cli.run(go)
     data = pipeline_dict(found)
-    if state.json:
+    if cli.json:
         print_json(data)
     else:
         print_mapping(f"Pipeline {found.name}", data)
 
 
 def _update(
-    state: CliState, name: str, changes: dict[str, Any], expected_version: int | None
+    cli: CliContext, name: str, changes: dict[str, Any], expected_version: int | None
 ) -> Any:
     async def go(runtime: Runtime) -> Any:
         from flx_core.application import UpdatePipeline
@@ -215,7 +215,7 @@ def _update(
             )
         )
 
-    return state.run(go)
+    return cli.run(go)
 
 
 @pipeline.command("update")
@@ -239,9 +239,9 @@ def _update(
     default=None,
     help="Refuse the update if the pipeline is no longer at this version.",
 )
-@pass_state
+@pass_cli
 def update(
-    state: CliState,
+    cli: CliContext,
     name: str,
     extractor: str | None,
     loader: str | None,
@@ -285,7 +285,7 @@ def update(
 
             return unwrap(await _execute(runtime, GetPipeline(pipeline=name)))
 
-        existing = state.run(current)
+        existing = cli.run(current)
         roles = {"extractor": existing.extractor, "loader": existing.loader}
         merged = {k: dict(v) for k, v in existing.config.items()}
         for plugin, values in plugin_config(configs, roles).items():
@@ -293,8 +293,8 @@ def update(
         changes["config"] = merged
         if expected_version is None:
             expected_version = existing.version
-    updated = _update(state, name, changes, expected_version)
-    if state.json:
+    updated = _update(cli, name, changes, expected_version)
+    if cli.json:
         print_json(pipeline_dict(updated))
     else:
         say(f"updated pipeline {updated.name} (version {updated.version})")
@@ -302,29 +302,29 @@ def update(
 
 @pipeline.command("enable")
 @click.argument("name")
-@pass_state
-def enable(state: CliState, name: str) -> None:
+@pass_cli
+def enable(cli: CliContext, name: str) -> None:
     """Enable pipeline NAME (its schedule fires again)."""
-    updated = _update(state, name, {"enabled": True}, None)
-    print_json(pipeline_dict(updated)) if state.json else say(f"enabled pipeline {name}")
+    updated = _update(cli, name, {"enabled": True}, None)
+    print_json(pipeline_dict(updated)) if cli.json else say(f"enabled pipeline {name}")
 
 
 @pipeline.command("disable")
 @click.argument("name")
-@pass_state
-def disable(state: CliState, name: str) -> None:
+@pass_cli
+def disable(cli: CliContext, name: str) -> None:
     """Disable pipeline NAME (no scheduled runs)."""
-    updated = _update(state, name, {"enabled": False}, None)
-    print_json(pipeline_dict(updated)) if state.json else say(f"disabled pipeline {name}")
+    updated = _update(cli, name, {"enabled": False}, None)
+    print_json(pipeline_dict(updated)) if cli.json else say(f"disabled pipeline {name}")
 
 
 @pipeline.command("delete")
 @click.argument("name")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-@pass_state
-def delete(state: CliState, name: str, yes: bool) -> None:
+@pass_cli
+def delete(cli: CliContext, name: str, yes: bool) -> None:
     """Delete pipeline NAME (its executions and state are kept)."""
-    if not yes and not state.json and click.get_text_stream("stdin").isatty():
+    if not yes and not cli.json and click.get_text_stream("stdin").isatty():
         click.confirm(f"Delete pipeline {name}?", abort=True)
 
     async def go(runtime: Runtime) -> Any:
@@ -332,5 +332,5 @@ def delete(state: CliState, name: str, yes: bool) -> None:
 
         return unwrap(await _execute(runtime, DeletePipeline(pipeline=name)))
 
-    deleted = state.run(go)
-    print_json({"deleted": deleted.name}) if state.json else say(f"deleted pipeline {name}")
+    deleted = cli.run(go)
+    print_json({"deleted": deleted.name}) if cli.json else say(f"deleted pipeline {name}")

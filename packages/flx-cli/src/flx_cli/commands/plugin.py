@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from flx_cli.context import CliContext, fail, pass_cli, unwrap
 from flx_cli.output import print_json, print_mapping, print_table, say
 from flx_cli.parsing import parse_assignments
-from flx_cli.state import CliState, fail, pass_state, unwrap
 
 if TYPE_CHECKING:
     from flx_core.bootstrap import Runtime
@@ -17,13 +17,13 @@ if TYPE_CHECKING:
 PLUGIN_TYPES = ["extractor", "loader", "mapper", "utility"]
 
 
-def _send(state: CliState, make: Any) -> Any:
+def _send(cli: CliContext, make: Any) -> Any:
     async def go(runtime: Runtime) -> Any:
         from flx_core.domain import Principal
 
         return unwrap(await runtime.app.execute(make(), principal=Principal.system()))
 
-    return state.run(go)
+    return cli.run(go)
 
 
 def connector_dict(plugin: Any, plugins_root: Any = None) -> dict[str, Any]:
@@ -85,7 +85,7 @@ def _parse_settings(items: tuple[str, ...]) -> list[dict[str, Any]]:
 @click.option(
     "--capabilities",
     default="",
-    help="Comma-separated: catalog, properties, discover, state, about...",
+    help="Comma-separated: catalog, properties, discover, cli, about...",
 )
 @click.option(
     "--setting",
@@ -93,9 +93,9 @@ def _parse_settings(items: tuple[str, ...]) -> list[dict[str, Any]]:
     multiple=True,
     help="Declare a setting NAME[:KIND] (kind secret masks it everywhere).",
 )
-@pass_state
+@pass_cli
 def add(
-    state: CliState,
+    cli: CliContext,
     plugin_type: str,
     name: str,
     pip_url: str | None,
@@ -129,8 +129,8 @@ def add(
         except ValidationError as exc:
             fail(describe_validation_error(exc))
 
-    added = _send(state, make)
-    if state.json:
+    added = _send(cli, make)
+    if cli.json:
         print_json(connector_dict(added))
     else:
         hint = f"; install it with `flx plugin install {name}`" if pip_url else ""
@@ -140,13 +140,13 @@ def add(
 @plugin.command("install")
 @click.argument("names", nargs=-1)
 @click.option("--force", is_flag=True, help="Reinstall even when nothing changed.")
-@pass_state
-def install(state: CliState, names: tuple[str, ...], force: bool) -> None:
+@pass_cli
+def install(cli: CliContext, names: tuple[str, ...], force: bool) -> None:
     """Install connectors into their own virtual environments (all when no NAME)."""
     from flx_meltano import InstallPlugins
 
-    results = _send(state, lambda: InstallPlugins(names=list(names), force=force))
-    if state.json:
+    results = _send(cli, lambda: InstallPlugins(names=list(names), force=force))
+    if cli.json:
         print_json(results)
     else:
         for r in results:
@@ -162,16 +162,16 @@ def install(state: CliState, names: tuple[str, ...], force: bool) -> None:
 
 @plugin.command("list")
 @click.option("--type", "plugin_type", type=click.Choice(PLUGIN_TYPES), default=None)
-@pass_state
-def list_plugins(state: CliState, plugin_type: str | None) -> None:
+@pass_cli
+def list_plugins(cli: CliContext, plugin_type: str | None) -> None:
     """List connectors and extension plugins."""
     from flx_core.application import ListPlugins
 
-    plugins = _send(state, lambda: ListPlugins(plugin_type=plugin_type))
-    root = state.settings().plugins_path
+    plugins = _send(cli, lambda: ListPlugins(plugin_type=plugin_type))
+    root = cli.settings().plugins_path
     rows = [connector_dict(p, root) for p in plugins]
-    extensions = _extension_rows(state) if plugin_type is None else []
-    if state.json:
+    extensions = _extension_rows(cli) if plugin_type is None else []
+    if cli.json:
         print_json({"connectors": rows, "extensions": extensions})
         return
     print_table(
@@ -200,41 +200,39 @@ def list_plugins(state: CliState, plugin_type: str | None) -> None:
         )
 
 
-def _extension_rows(state: CliState) -> list[dict[str, Any]]:
+def _extension_rows(cli: CliContext) -> list[dict[str, Any]]:
     if importlib.util.find_spec("flx_plugin") is None:
         return []
     from flx_plugin import PluginConfigError, extension_rows
 
     try:
-        return extension_rows(state.settings())
+        return extension_rows(cli.settings())
     except PluginConfigError as exc:
         fail(str(exc))
 
 
 @plugin.command("show")
 @click.argument("name")
-@pass_state
-def show(state: CliState, name: str) -> None:
+@pass_cli
+def show(cli: CliContext, name: str) -> None:
     """Show connector NAME (secret settings masked)."""
     from flx_core.application import GetPlugin
 
-    found = connector_dict(
-        _send(state, lambda: GetPlugin(name=name)), state.settings().plugins_path
-    )
-    print_json(found) if state.json else print_mapping(f"Plugin {name}", found)
+    found = connector_dict(_send(cli, lambda: GetPlugin(name=name)), cli.settings().plugins_path)
+    print_json(found) if cli.json else print_mapping(f"Plugin {name}", found)
 
 
 @plugin.command("remove")
 @click.argument("name")
-@pass_state
-def remove(state: CliState, name: str) -> None:
+@pass_cli
+def remove(cli: CliContext, name: str) -> None:
     """Forget connector NAME (refused while a pipeline uses it); its venv is deleted."""
     import shutil
 
     from flx_core.application import RemovePlugin
 
-    removed = _send(state, lambda: RemovePlugin(name=name))
-    venv_parent = state.settings().plugins_path / removed.plugin_type.value / name
+    removed = _send(cli, lambda: RemovePlugin(name=name))
+    venv_parent = cli.settings().plugins_path / removed.plugin_type.value / name
     shutil.rmtree(venv_parent, ignore_errors=True)
     say(f"removed {removed.plugin_type.value} {name}")
 

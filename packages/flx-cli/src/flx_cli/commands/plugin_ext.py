@@ -9,35 +9,35 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from flx_cli.context import EXIT_USAGE, CliContext, fail, pass_cli
 from flx_cli.output import print_json, print_mapping, print_table
-from flx_cli.state import EXIT_USAGE, CliState, fail, pass_state
 
 if TYPE_CHECKING:
     from flx_core.bootstrap import Runtime
     from flx_plugin import PluginConfig
 
 
-def _config(state: CliState) -> PluginConfig:
+def _config(cli: CliContext) -> PluginConfig:
     from flx_plugin import PluginConfigError, load_plugin_config
 
     try:
-        return load_plugin_config(state.settings())
+        return load_plugin_config(cli.settings())
     except PluginConfigError as exc:
         fail(str(exc), EXIT_USAGE)
 
 
 @click.command("info")
 @click.argument("name")
-@pass_state
-def info(state: CliState, name: str) -> None:
-    """Show extension plugin NAME: version, source, state, reason, requirements.
+@pass_cli
+def info(cli: CliContext, name: str) -> None:
+    """Show extension plugin NAME: version, source, cli, reason, requirements.
 
     What a running `flx plugin watch` has active (live), else what would load.
     """
     from flx_plugin import PluginConfigError, extension_rows
 
     try:
-        rows = [r for r in extension_rows(state.settings()) if r["name"] == name]
+        rows = [r for r in extension_rows(cli.settings()) if r["name"] == name]
     except PluginConfigError as exc:
         fail(str(exc), EXIT_USAGE)
     if not rows:
@@ -45,7 +45,7 @@ def info(state: CliState, name: str) -> None:
     chosen = next((r for r in rows if r["state"] in ("active", "resolved")), rows[0])
     others = [r for r in rows if r is not chosen]
     shown = {**chosen, "others": others} if others else chosen
-    if state.json:
+    if cli.json:
         print_json(shown)
     else:
         print_mapping(f"Plugin {name}", shown)
@@ -69,12 +69,12 @@ def _await_answer(watch_dir: Any, token: str, timeout: float) -> dict[str, Any] 
 @click.command("reload")
 @click.argument("name")
 @click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for a watcher.")
-@pass_state
-def reload(state: CliState, name: str, timeout: float) -> None:
+@pass_cli
+def reload(cli: CliContext, name: str, timeout: float) -> None:
     """Reload NAME in the running `flx plugin watch`, or check that it loads if none runs."""
     from flx_plugin import PluginManager, read_status, request_reload
 
-    config = _config(state)
+    config = _config(cli)
     status = read_status(config.watch_dir)
     if status is not None:
         token = request_reload(config.watch_dir, name)
@@ -85,7 +85,7 @@ def reload(state: CliState, name: str, timeout: float) -> None:
             fail(f"{name} did not reload: {answer['reason']}")
         click.echo(f"reloaded {name} {answer['version']} in the watcher (pid {status['pid']})")
         return
-    manager = PluginManager(config, settings=state.settings())
+    manager = PluginManager(config, settings=cli.settings())
     manager.load_all()
     record = manager.records.get(name)
     loads = record is not None and record.active
@@ -103,8 +103,8 @@ def reload(state: CliState, name: str, timeout: float) -> None:
 @click.option(
     "--debounce", default=800, show_default=True, help="Milliseconds to group a burst of changes."
 )
-@pass_state
-def watch(state: CliState, debounce: int) -> None:
+@pass_cli
+def watch(cli: CliContext, debounce: int) -> None:
     """Load the plugins and follow their folders (and plugins.toml) until Ctrl-C.
 
     Prints one line per load, reload, unload and failure, and keeps the status file that
@@ -112,8 +112,8 @@ def watch(state: CliState, debounce: int) -> None:
     """
     from flx_plugin import PluginManager
 
-    config = _config(state)
-    settings = state.settings()
+    config = _config(cli)
+    settings = cli.settings()
 
     def say(line: str) -> None:
         click.echo(line)
@@ -138,20 +138,20 @@ def watch(state: CliState, debounce: int) -> None:
             manager.stop()
             say("stopped")
 
-    state.run(main)
+    cli.run(main)
 
 
 @click.command("doctor")
-@pass_state
-def doctor(state: CliState) -> None:
+@pass_cli
+def doctor(cli: CliContext) -> None:
     """The resolution report: load order, failures, conflicts, cycles; exit 1 on a failure."""
     from flx_plugin import PluginConfigError, resolution_report
 
     try:
-        report = resolution_report(state.settings())
+        report = resolution_report(cli.settings())
     except PluginConfigError as exc:
         fail(str(exc), EXIT_USAGE)
-    if state.json:
+    if cli.json:
         print_json(report)
     else:
         _print_report(report)

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from flx_cli.context import CliContext, pass_cli, unwrap
 from flx_cli.output import print_json
-from flx_cli.state import CliState, pass_state, unwrap
 
 if TYPE_CHECKING:
     from flx_core.bootstrap import Runtime
@@ -45,7 +45,7 @@ def summary_lines(execution: Any, result: Any) -> list[str]:
 
 async def run_pipeline(
     runtime: Runtime,
-    state: CliState,
+    cli: CliContext,
     name: str,
     full_refresh: bool,
     refresh_catalog: bool,
@@ -58,7 +58,7 @@ async def run_pipeline(
     from flx_meltano import LocalExecutor, RunPipeline
 
     executor = runtime.app.services.get(LocalExecutor)
-    if show_progress and not state.json:
+    if show_progress and not cli.json:
         executor.observer = LiveProgress() if sys.stderr.isatty() else PlainProgress()
     loop = asyncio.get_running_loop()
     interrupted: list[bool] = []
@@ -99,17 +99,17 @@ async def run_pipeline(
     default=None,
     help="Stop the run after SECONDS.",
 )
-@pass_state
+@pass_cli
 def run(
-    state: CliState, pipeline: str, full_refresh: bool, refresh_catalog: bool, timeout: float | None
+    cli: CliContext, pipeline: str, full_refresh: bool, refresh_catalog: bool, timeout: float | None
 ) -> None:
     """Run PIPELINE now; exit code 0 only when it succeeds."""
 
     async def go(runtime: Runtime) -> Any:
-        return await run_pipeline(runtime, state, pipeline, full_refresh, refresh_catalog, timeout)
+        return await run_pipeline(runtime, cli, pipeline, full_refresh, refresh_catalog, timeout)
 
-    execution, result = state.run(go)
-    if state.json:
+    execution, result = cli.run(go)
+    if cli.json:
         print_json(execution_dict(execution))
     else:
         for line in summary_lines(execution, result):

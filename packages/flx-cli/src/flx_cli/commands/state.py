@@ -8,20 +8,20 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from flx_cli.context import CliContext, fail, pass_cli, unwrap
 from flx_cli.output import print_json, print_table, say
-from flx_cli.state import CliState, fail, pass_state, unwrap
 
 if TYPE_CHECKING:
     from flx_core.bootstrap import Runtime
 
 
-def _send(state: CliState, make: Any) -> Any:
+def _send(cli: CliContext, make: Any) -> Any:
     async def go(runtime: Runtime) -> Any:
         from flx_core.domain import Principal
 
         return unwrap(await runtime.app.execute(make(), principal=Principal.system()))
 
-    return state.run(go)
+    return cli.run(go)
 
 
 def _version_row(v: Any) -> tuple[Any, ...]:
@@ -43,8 +43,8 @@ def state() -> None:
 
 
 @state.command("list")
-@pass_state
-def list_states(cli: CliState) -> None:
+@pass_cli
+def list_states(cli: CliContext) -> None:
     """Every state id with its current version."""
     from flx_meltano import ListStates
 
@@ -61,8 +61,8 @@ def list_states(cli: CliState) -> None:
 
 @state.command("get")
 @click.argument("state_id")
-@pass_state
-def get(cli: CliState, state_id: str) -> None:
+@pass_cli
+def get(cli: CliContext, state_id: str) -> None:
     """Print the current state of STATE_ID as JSON."""
     from flx_meltano import GetState
 
@@ -80,8 +80,8 @@ def get(cli: CliState, state_id: str) -> None:
     help="Read the JSON state from a file.",
 )
 @click.option("--merge", is_flag=True, help="Lay the value over the current state.")
-@pass_state
-def set_(cli: CliState, state_id: str, value: str | None, file: Path | None, merge: bool) -> None:
+@pass_cli
+def set_(cli: CliContext, state_id: str, value: str | None, file: Path | None, merge: bool) -> None:
     """Store VALUE (a JSON object) as a new version of STATE_ID."""
     from flx_meltano import SetState
 
@@ -102,8 +102,8 @@ def set_(cli: CliState, state_id: str, value: str | None, file: Path | None, mer
 
 @state.command("clear")
 @click.argument("state_id")
-@pass_state
-def clear(cli: CliState, state_id: str) -> None:
+@pass_cli
+def clear(cli: CliContext, state_id: str) -> None:
     """Empty STATE_ID (the next run extracts everything); history keeps the old versions."""
     from flx_meltano import ClearState
 
@@ -114,8 +114,8 @@ def clear(cli: CliState, state_id: str) -> None:
 @state.command("history")
 @click.argument("state_id")
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
-@pass_state
-def history(cli: CliState, state_id: str, limit: int) -> None:
+@pass_cli
+def history(cli: CliContext, state_id: str, limit: int) -> None:
     """Versions of STATE_ID, newest first."""
     from flx_meltano import StateHistory
 
@@ -133,8 +133,8 @@ def history(cli: CliState, state_id: str, limit: int) -> None:
 @state.command("restore")
 @click.argument("state_id")
 @click.argument("version", type=click.IntRange(min=1))
-@pass_state
-def restore(cli: CliState, state_id: str, version: int) -> None:
+@pass_cli
+def restore(cli: CliContext, state_id: str, version: int) -> None:
     """Make VERSION of STATE_ID current again (as a new version)."""
     from flx_meltano import RestoreState
 
@@ -147,8 +147,8 @@ def restore(cli: CliState, state_id: str, version: int) -> None:
 @state.command("export")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--state-id", "state_ids", multiple=True, help="Only these ids (default: all).")
-@pass_state
-def export(cli: CliState, file: Path, state_ids: tuple[str, ...]) -> None:
+@pass_cli
+def export(cli: CliContext, file: Path, state_ids: tuple[str, ...]) -> None:
     """Write the current states to FILE (JSON), for backup or another FLX."""
     from flx_meltano import ExportStates
 
@@ -159,8 +159,8 @@ def export(cli: CliState, file: Path, state_ids: tuple[str, ...]) -> None:
 
 @state.command("import")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
-@pass_state
-def import_(cli: CliState, file: Path) -> None:
+@pass_cli
+def import_(cli: CliContext, file: Path) -> None:
     """Load states from FILE (written by `flx state export`); each becomes a new version."""
     from flx_meltano import ImportStates
 

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from flx_cli.context import CliContext, fail, pass_cli, unwrap
 from flx_cli.output import print_json, print_mapping, print_table, say
-from flx_cli.state import CliState, fail, pass_state, unwrap
 
 if TYPE_CHECKING:
     from flx_core.bootstrap import Runtime
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 ROLES = ("admin", "operator", "viewer")
 
 
-def send(state: CliState, make: Callable[[], Any]) -> Any:
+def send(cli: CliContext, make: Callable[[], Any]) -> Any:
     """Build the message (bad input: one line, exit 1), send it as the local system user."""
 
     async def go(runtime: Runtime) -> Any:
@@ -33,7 +33,7 @@ def send(state: CliState, make: Callable[[], Any]) -> Any:
         bus = runtime.app.commands if isinstance(message, Command) else runtime.app.queries
         return unwrap(await bus.execute(message, principal=Principal.system()))
 
-    return state.run(go)
+    return cli.run(go)
 
 
 def read_password(from_stdin: bool, *, confirm: bool) -> str:
@@ -64,8 +64,8 @@ def _status(view: Any) -> str:
     return "active"
 
 
-def _show(view: Any, state: CliState, message: str) -> None:
-    if state.json:
+def _show(view: Any, cli: CliContext, message: str) -> None:
+    if cli.json:
         print_json(view.model_dump(mode="json"))
     else:
         say(message)
@@ -87,9 +87,9 @@ def user() -> None:
 )
 @click.option("--admin", is_flag=True, help="Shorthand for --role admin.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
-@pass_state
+@pass_cli
 def create(
-    state: CliState, email: str, roles: tuple[str, ...], admin: bool, password_stdin: bool
+    cli: CliContext, email: str, roles: tuple[str, ...], admin: bool, password_stdin: bool
 ) -> None:
     """Create user EMAIL (asks for the password twice on a terminal)."""
     from pydantic import SecretStr
@@ -99,20 +99,20 @@ def create(
     wanted = set(roles) | ({"admin"} if admin else set()) or {"viewer"}
     password = read_password(password_stdin, confirm=True)
     created = send(
-        state,
+        cli,
         lambda: CreateUser(email=email, password=SecretStr(password), roles=frozenset(wanted)),
     )
-    _show(created, state, f"created user {created.email} ({', '.join(created.roles)})")
+    _show(created, cli, f"created user {created.email} ({', '.join(created.roles)})")
 
 
 @user.command("list")
-@pass_state
-def list_users(state: CliState) -> None:
+@pass_cli
+def list_users(cli: CliContext) -> None:
     """Every user with roles, status and last login."""
     from flx_auth import ListUsers
 
-    found = send(state, ListUsers)
-    if state.json:
+    found = send(cli, ListUsers)
+    if cli.json:
         print_json([u.model_dump(mode="json") for u in found])
         return
     print_table(
@@ -124,13 +124,13 @@ def list_users(state: CliState) -> None:
 
 @user.command("show")
 @click.argument("email")
-@pass_state
-def show(state: CliState, email: str) -> None:
+@pass_cli
+def show(cli: CliContext, email: str) -> None:
     """Details of user EMAIL."""
     from flx_auth import GetUser
 
-    found = send(state, lambda: GetUser(email=email))
-    if state.json:
+    found = send(cli, lambda: GetUser(email=email))
+    if cli.json:
         print_json(found.model_dump(mode="json"))
         return
     data = found.model_dump(mode="json")
@@ -140,60 +140,60 @@ def show(state: CliState, email: str) -> None:
 
 @user.command("disable")
 @click.argument("email")
-@pass_state
-def disable(state: CliState, email: str) -> None:
+@pass_cli
+def disable(cli: CliContext, email: str) -> None:
     """Refuse EMAIL's logins and tokens; ends their sessions."""
     from flx_auth import DisableUser
 
-    _show(send(state, lambda: DisableUser(email=email)), state, f"disabled user {email}")
+    _show(send(cli, lambda: DisableUser(email=email)), cli, f"disabled user {email}")
 
 
 @user.command("enable")
 @click.argument("email")
-@pass_state
-def enable(state: CliState, email: str) -> None:
+@pass_cli
+def enable(cli: CliContext, email: str) -> None:
     """Accept EMAIL again (also lifts a login lock)."""
     from flx_auth import EnableUser
 
-    _show(send(state, lambda: EnableUser(email=email)), state, f"enabled user {email}")
+    _show(send(cli, lambda: EnableUser(email=email)), cli, f"enabled user {email}")
 
 
 @user.command("delete")
 @click.argument("email")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-@pass_state
-def delete(state: CliState, email: str, yes: bool) -> None:
+@pass_cli
+def delete(cli: CliContext, email: str, yes: bool) -> None:
     """Delete user EMAIL and their sessions (the audit trail keeps their history)."""
     from flx_auth import DeleteUser
 
-    if not yes and not state.json and sys.stdin.isatty():
+    if not yes and not cli.json and sys.stdin.isatty():
         click.confirm(f"Delete user {email}?", abort=True)
-    deleted = send(state, lambda: DeleteUser(email=email))
-    print_json({"deleted": deleted.email}) if state.json else say(f"deleted user {email}")
+    deleted = send(cli, lambda: DeleteUser(email=email))
+    print_json({"deleted": deleted.email}) if cli.json else say(f"deleted user {email}")
 
 
 @user.command("set-role")
 @click.argument("email")
 @click.argument("roles", nargs=-1, required=True, type=click.Choice(ROLES))
-@pass_state
-def set_role(state: CliState, email: str, roles: tuple[str, ...]) -> None:
+@pass_cli
+def set_role(cli: CliContext, email: str, roles: tuple[str, ...]) -> None:
     """Replace EMAIL's roles with ROLES."""
     from flx_auth import SetUserRole
 
-    changed = send(state, lambda: SetUserRole(email=email, roles=frozenset(roles)))
-    _show(changed, state, f"user {changed.email} now has role(s) {', '.join(changed.roles)}")
+    changed = send(cli, lambda: SetUserRole(email=email, roles=frozenset(roles)))
+    _show(changed, cli, f"user {changed.email} now has role(s) {', '.join(changed.roles)}")
 
 
 @user.command("reset-password")
 @click.argument("email")
 @click.option("--password-stdin", is_flag=True, help="Read the new password from stdin.")
-@pass_state
-def reset_password(state: CliState, email: str, password_stdin: bool) -> None:
+@pass_cli
+def reset_password(cli: CliContext, email: str, password_stdin: bool) -> None:
     """Set a new password for EMAIL; ends their sessions and lifts a login lock."""
     from pydantic import SecretStr
 
     from flx_auth import ResetPassword
 
     password = read_password(password_stdin, confirm=True)
-    reset = send(state, lambda: ResetPassword(email=email, password=SecretStr(password)))
-    _show(reset, state, f"password of {reset.email} reset; their sessions were ended")
+    reset = send(cli, lambda: ResetPassword(email=email, password=SecretStr(password)))
+    _show(reset, cli, f"password of {reset.email} reset; their sessions were ended")

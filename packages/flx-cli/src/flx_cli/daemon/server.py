@@ -45,7 +45,7 @@ def preload() -> None:
 
     for name in (
         *(target.split(":")[0] for target, _ in COMMANDS.values()),
-        "flx_cli.state",
+        "flx_cli.context",
         "flx_cli.output",
         "flx_cli.progress",
         "flx_core.bootstrap",

@@ -30,7 +30,7 @@ from flx_meltano.runner.process import ProcessBlock
 from flx_meltano.runner.progress import ProgressReporter
 from flx_meltano.runner.relay import Relay
 from flx_meltano.runner.spec import RunSpec
-from flx_meltano.runner.state import StateChannel
+from flx_meltano.runner.target_states import TargetStateReader
 from flx_meltano.runner.threads import run_in_thread
 
 logger = structlog.get_logger(__name__)
@@ -55,7 +55,7 @@ class RunManager:
         self._cancel = cancel
         self._started = time.monotonic()
         self.relay: Relay | None = None
-        self.states: StateChannel | None = None
+        self.states: TargetStateReader | None = None
         self.stderr: dict[str, StderrLog] = {}
         self.relay_done: asyncio.Future[None] | None = None
         self.delivered: asyncio.Task[None] | None = None
@@ -74,7 +74,7 @@ class RunManager:
             self.stderr[name] = StderrLog(name, self.sink)
             outputs.add(fd, self.stderr[name])
         target = self.blocks.target.name
-        self.states = StateChannel(loop, self.spec.on_state, source=target, sink=self.sink)
+        self.states = TargetStateReader(loop, self.spec.on_state, source=target, sink=self.sink)
         outputs.add(wiring.target_stdout, self.states)
         self.relay = Relay(
             wiring.tap_stdout,

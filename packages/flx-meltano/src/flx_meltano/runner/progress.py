@@ -10,7 +10,7 @@ import structlog
 
 from flx_meltano.runner.relay import Relay
 from flx_meltano.runner.spec import Progress, RunSpec
-from flx_meltano.runner.state import StateChannel
+from flx_meltano.runner.target_states import TargetStateReader
 
 logger = structlog.get_logger(__name__)
 
@@ -19,7 +19,9 @@ class ProgressReporter:
     """Calls ``spec.on_progress`` every ``spec.progress_interval`` seconds and once at the
     end. A failing callback is logged, never fatal: progress is informative."""
 
-    def __init__(self, spec: RunSpec, relay: Relay, states: StateChannel, started: float) -> None:
+    def __init__(
+        self, spec: RunSpec, relay: Relay, states: TargetStateReader, started: float
+    ) -> None:
         self._spec = spec
         self._relay = relay
         self._states = states

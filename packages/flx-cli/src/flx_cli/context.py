@@ -21,7 +21,7 @@ EXIT_USAGE = 2
 
 
 @dataclass
-class CliState:
+class CliContext:
     debug: bool = False
     verbose: bool = False
     json: bool = False
@@ -95,12 +95,12 @@ def unwrap(result: Any) -> Any:
     return result.value
 
 
-def state_of(ctx: click.Context) -> CliState:
+def cli_context(ctx: click.Context) -> CliContext:
     obj = ctx.find_root().obj
-    if not isinstance(obj, CliState):
-        obj = CliState()
+    if not isinstance(obj, CliContext):
+        obj = CliContext()
         ctx.find_root().obj = obj
     return obj
 
 
-pass_state = click.make_pass_decorator(CliState, ensure=True)
+pass_cli = click.make_pass_decorator(CliContext, ensure=True)

@@ -26,7 +26,7 @@ _END = object()
 _NOT_STATE = object()
 
 
-class StateChannel:
+class TargetStateReader:
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,
