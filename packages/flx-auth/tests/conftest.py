@@ -10,7 +10,7 @@ database, and under ``CI=true`` fail instead of skipping when a server is missin
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +21,7 @@ import pytest
 from pydantic import SecretStr
 
 from flx_auth import (
+    AuthServices,
     CreateUser,
     Login,
     Role,
@@ -28,7 +29,9 @@ from flx_auth import (
     UserView,
     VerifyToken,
 )
+from flx_auth.module import build_module, build_services
 from flx_auth.security import SigningKey
+from flx_core.application import ProcessKind, Wiring, core_module
 from flx_core.bootstrap import Runtime, bootstrap
 from flx_core.config import FlxSettings
 from flx_core.domain import Principal, ServiceResult
@@ -100,8 +103,17 @@ class Auth:
         return await self.run(VerifyToken(token=SecretStr(token)), ANONYMOUS)
 
 
-async def _auth(settings: FlxSettings, clock: FakeClock) -> AsyncIterator[Auth]:
-    runtime = await bootstrap(settings, clock=clock, migrate=False)
+async def _auth(
+    settings: FlxSettings, clock: FakeClock, tune: Callable[[AuthServices], None] | None = None
+) -> AsyncIterator[Auth]:
+    """The application; ``tune`` may adjust the auth services before they are wired."""
+    modules = None
+    if tune is not None:
+        services = build_services(settings)
+        tune(services)
+        wiring = Wiring(ProcessKind.CLI, settings, None, clock)
+        modules = [core_module, build_module(wiring, services=services)]
+    runtime = await bootstrap(settings, clock=clock, migrate=False, modules=modules)
     try:
         yield Auth(runtime, clock)
     finally:
@@ -113,9 +125,11 @@ def start_auth(make_settings: Any, sqlite_url: str, clock: FakeClock) -> Any:
     """``async with start_auth(**settings) as auth``: the application with other settings."""
 
     @asynccontextmanager
-    async def start(**overrides: Any) -> AsyncIterator[Auth]:
+    async def start(
+        tune: Callable[[AuthServices], None] | None = None, **overrides: Any
+    ) -> AsyncIterator[Auth]:
         settings = make_settings(**({"database_url": sqlite_url} | overrides))
-        async for value in _auth(settings, clock):
+        async for value in _auth(settings, clock, tune):
             yield value
 
     return start

@@ -75,10 +75,11 @@ async def test_redis_blacklist_ttl_is_the_remaining_lifetime(
 async def test_with_redis_configured_logout_puts_the_jti_in_redis(
     start_auth: Any, redis_url: str, redis_prefix: str
 ) -> None:
-    async with start_auth(redis_url=redis_url) as auth:
-        services = auth.app.services.get(AuthServices)
+    def tune(services: AuthServices) -> None:
         assert isinstance(services.blacklist, RedisBlacklist)
         services.blacklist.prefix = redis_prefix
+
+    async with start_auth(tune, redis_url=redis_url) as auth:
         await auth.user("ada@example.com", Role.VIEWER)
         pair = await auth.tokens("ada@example.com")
         claims = (await auth.verify(pair.access_token)).unwrap().claims

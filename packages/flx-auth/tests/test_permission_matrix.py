@@ -50,12 +50,15 @@ from flx_core.application import (
     ListPipelines,
     ListPlugins,
     Message,
+    ProcessKind,
     RemovePlugin,
     UpdatePipeline,
     UpdatePlugin,
+    Wiring,
 )
-from flx_core.bootstrap import Runtime, bootstrap, discover_modules
+from flx_core.bootstrap import Runtime, bootstrap, build_modules
 from flx_core.domain import Principal, ServiceResult
+from flx_core.domain.ports import SystemClock
 
 ALL = frozenset(Role)
 WRITERS = frozenset({Role.ADMIN, Role.OPERATOR})
@@ -119,9 +122,9 @@ def stubbed(modules: list[ApplicationModule]) -> list[ApplicationModule]:
 
 @pytest.fixture
 async def stub_runtime(make_settings: Any, sqlite_url: str) -> AsyncIterator[Runtime]:
-    runtime = await bootstrap(
-        make_settings(database_url=sqlite_url), modules=stubbed(discover_modules())
-    )
+    settings = make_settings(database_url=sqlite_url)
+    wiring = Wiring(ProcessKind.SERVER, settings, None, SystemClock())
+    runtime = await bootstrap(settings, modules=stubbed(build_modules(ProcessKind.SERVER, wiring)))
     yield runtime
     await runtime.aclose()
 

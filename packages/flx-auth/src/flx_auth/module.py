@@ -1,7 +1,7 @@
 """The auth module as the composition root sees it (entry point group ``flx.modules``).
 
-It wires the SQL repositories into the unit of work and, on start, provides the auth
-services from the settings and creates the configured first admin.
+It wires the SQL repositories into the unit of work; ``build_module`` builds the auth
+services from the settings and gives them to the handlers.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from flx_auth.infrastructure import (
     SqlUserRepository,
 )
 from flx_auth.security import AccessTokens, PasswordHasher, key_store_for
-from flx_core.application import Application
+from flx_core.application import Application, ApplicationModule, Wiring
 from flx_core.config import FlxSettings
 
 module.sql_repositories.update(
@@ -50,22 +50,19 @@ def build_services(settings: FlxSettings) -> AuthServices:
     )
 
 
-@module.startup
-async def start(app: Application) -> None:
-    if AuthServices not in app.services:
-        services = build_services(app.services.get(FlxSettings))
-        app.services.provide(AuthServices, services)
-        if isinstance(services.blacklist, RedisBlacklist):
-            _close_on_shutdown(app, services.blacklist)
-    await create_first_admin(app)
+def build_module(wiring: Wiring, *, services: AuthServices | None = None) -> ApplicationModule:
+    """Auth as a process needs it: the handlers with the auth services bound, the first
+    admin created at start, the Redis blacklist closed at shutdown."""
+    auth = services or build_services(wiring.settings)
+    built = module.with_dependencies(auth=auth)
+
+    async def first_admin(app: Application) -> None:
+        await create_first_admin(app, wiring.settings, auth)
+
+    built.on_start.append(first_admin)
+    if isinstance(auth.blacklist, RedisBlacklist):
+        built.closers.append(auth.blacklist.aclose)
+    return built
 
 
-def _close_on_shutdown(app: Application, redis: RedisBlacklist) -> None:
-    from flx_core.bootstrap import Runtime
-
-    runtime = app.services.find(Runtime)
-    if runtime is not None:
-        runtime.closers.append(redis.aclose)
-
-
-__all__ = ["build_services", "module"]
+__all__ = ["build_module", "build_services", "module"]

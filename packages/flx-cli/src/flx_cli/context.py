@@ -45,14 +45,15 @@ class CliContext:
             configure_logging(level, self._settings.log_format)
         return self._settings
 
-    def run(self, fn: Callable[[Runtime], Awaitable[T]]) -> T:
-        """Bootstrap the application, run ``fn(runtime)`` on an event loop, clean up."""
+    def run(self, fn: Callable[[Runtime], Awaitable[T]], *, exclude: tuple[str, ...] = ()) -> T:
+        """Build this process (a ``cli`` process, less the contexts in ``exclude``), run
+        ``fn(runtime)`` on an event loop, clean up."""
         settings = self.settings()
 
         async def main() -> T:
             from flx_core.bootstrap import bootstrap
 
-            runtime = await bootstrap(settings)
+            runtime = await bootstrap(settings, exclude=exclude)
             try:
                 return await fn(runtime)
             finally:

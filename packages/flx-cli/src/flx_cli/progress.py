@@ -23,6 +23,9 @@ class PlainProgress:
     def started(self, execution: Any) -> None:
         click.echo(f"run {execution.id[:12]} of {execution.pipeline_name} started", err=True)
 
+    def warning(self, message: str) -> None:
+        click.echo(f"warning: {message}", err=True)
+
     def progress(self, records: dict[str, int], bytes_: int, states: int, elapsed: float) -> None:
         now = time.monotonic()
         if now - self._last < self.every:
@@ -74,6 +77,9 @@ class LiveProgress:
         self.title = f"{execution.pipeline_name} · run {execution.id[:12]}"
         self.live.start()
         self.live.update(self._render())
+
+    def warning(self, message: str) -> None:
+        self.console.print(f"[yellow]warning:[/] {message}")
 
     def progress(self, records: dict[str, int], bytes_: int, states: int, elapsed: float) -> None:
         self.records, self.elapsed = records, elapsed

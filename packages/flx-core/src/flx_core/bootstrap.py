@@ -1,21 +1,32 @@
-"""The composition root shared by every FLX process: settings, database, buses, modules.
+"""The composition root of every FLX process: settings, database, buses, and the contexts.
 
-Adapters (CLI, API, gRPC, web, workers) call :func:`bootstrap` once and get a
-:class:`Runtime`; tests pass their own unit-of-work factory, clock or modules.
+Reading this file tells what a process is made of. ``bootstrap(kind)`` builds one kind of
+process (see ``ProcessKind``): it opens the database, then calls the module factory of each
+bounded context that kind contains (``PROCESS_CONTEXTS``; factories are found by name in the
+entry point group ``flx.modules``, since the core cannot import the contexts built on it).
+Each factory takes a ``Wiring`` (the kind, the settings, the session factory, the clock) and
+returns an ``ApplicationModule`` whose handlers have their collaborators bound; nothing is
+looked up later. Tests pass their own unit-of-work factory, clock or modules.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from flx_core.application import Application, ApplicationModule, ServiceRegistry, core_module
+from flx_core.application import (
+    Application,
+    ApplicationModule,
+    ProcessKind,
+    Wiring,
+    core_module,
+)
 from flx_core.config import FlxSettings, load_settings
-from flx_core.domain.ports import Clock, UnitOfWork
+from flx_core.domain.ports import Clock, ExecutorPort, SystemClock, UnitOfWork
 from flx_core.infrastructure.persistence import (
     SqlUnitOfWork,
     database_url,
@@ -26,23 +37,41 @@ from flx_core.infrastructure.persistence import (
     upgrade,
 )
 
+ModuleFactory = Callable[[Wiring], ApplicationModule]
 
-def discover_modules() -> list[ApplicationModule]:
-    """The core module and those installed packages contribute (group ``flx.modules``).
+#: The bounded contexts each kind of process is built from (core is always first).
+#: auth: users, tokens, roles; plugin: extensions; meltano: the engine (executor, state).
+PROCESS_CONTEXTS: dict[ProcessKind, tuple[str, ...]] = {
+    ProcessKind.CLI: ("auth", "plugin", "meltano"),
+    ProcessKind.SERVER: ("auth", "plugin", "meltano"),
+    ProcessKind.WORKER: ("plugin", "meltano"),
+    ProcessKind.SCHEDULER: ("meltano",),
+}
 
-    Read once per process: a module is imported once anyway, and reading the entry points
-    of every installed distribution again would cost each run in a warm process.
+
+def module_factories() -> dict[str, ModuleFactory]:
+    """The module factories installed packages contribute (group ``flx.modules``).
+
+    Read once per process: reading the entry points of every installed distribution again
+    would cost each command in a warm process.
     """
-    if not _discovered:
-        modules = [core_module]
+    if not _factories:
         for ep in entry_points(group="flx.modules"):
-            module = ep.load()
-            modules.append(module() if callable(module) else module)
-        _discovered.extend(modules)
-    return list(_discovered)
+            _factories[ep.name] = ep.load()
+    return dict(_factories)
 
 
-_discovered: list[ApplicationModule] = []
+_factories: dict[str, ModuleFactory] = {}
+
+
+def build_modules(
+    kind: ProcessKind, wiring: Wiring, exclude: Collection[str] = ()
+) -> list[ApplicationModule]:
+    """The core module and the modules of the contexts ``kind`` contains that are installed
+    (less those in ``exclude``)."""
+    factories = module_factories()
+    names = [n for n in PROCESS_CONTEXTS[kind] if n in factories and n not in exclude]
+    return [core_module] + [factories[name](wiring) for name in names]
 
 
 def ensure_schema(url: str) -> None:
@@ -53,11 +82,16 @@ def ensure_schema(url: str) -> None:
 
 @dataclass
 class Runtime:
+    """A built process: its settings, its application (the buses) and what to close."""
+
+    kind: ProcessKind
     settings: FlxSettings
     app: Application
     engine: AsyncEngine | None
     session_factory: async_sessionmaker[Any] | None
     url: str
+    #: Starts and cancels runs (None in a process without the engine).
+    executor: ExecutorPort | None = None
     closers: list[Callable[[], Any]] = field(default_factory=list)
 
     async def aclose(self) -> None:
@@ -72,14 +106,15 @@ class Runtime:
 async def bootstrap(
     settings: FlxSettings | None = None,
     *,
+    kind: ProcessKind = ProcessKind.CLI,
     modules: Iterable[ApplicationModule] | None = None,
+    exclude: Collection[str] = (),
     uow_factory: Callable[[], UnitOfWork] | None = None,
     clock: Clock | None = None,
-    services: ServiceRegistry | None = None,
     migrate: bool | None = None,
 ) -> Runtime:
     settings = settings or load_settings()
-    mods = list(modules) if modules is not None else discover_modules()
+    clock = clock or SystemClock()
     url = database_url(settings)
     engine = session_factory = None
     if uow_factory is None:
@@ -87,20 +122,26 @@ async def bootstrap(
             settings.home_path.mkdir(parents=True, exist_ok=True)
             ensure_schema(url)
         engine = make_engine(url)
-        factory = make_session_factory(engine)
-        session_factory = factory
-        extra: dict[type[Any], Callable[[Any], Any]] = {}
+        session_factory = make_session_factory(engine)
+    wiring = Wiring(kind=kind, settings=settings, session_factory=session_factory, clock=clock)
+    mods = list(modules) if modules is not None else build_modules(kind, wiring, exclude)
+    if uow_factory is None:
+        assert session_factory is not None
+        factory = session_factory
+        repositories: dict[type[Any], Callable[[Any], Any]] = {}
         for module in mods:
-            extra.update(module.sql_repositories)
+            repositories.update(module.sql_repositories)
 
         def uow_factory() -> UnitOfWork:
-            return SqlUnitOfWork(factory, extra)
+            return SqlUnitOfWork(factory, repositories)
 
-    registry = services or ServiceRegistry()
-    registry.provide(FlxSettings, settings)
-    app = Application(uow_factory, clock=clock, services=registry)
-    runtime = Runtime(settings, app, engine, session_factory, url)
-    registry.provide(Runtime, runtime)
+    app = Application(uow_factory, clock=clock)
+    executors = [m.executor for m in mods if m.executor is not None]
+    runtime = Runtime(
+        kind, settings, app, engine, session_factory, url, executors[0] if executors else None
+    )
+    for module in mods:
+        runtime.closers.extend(module.closers)
     try:
         app.include(mods)
         await app.start()

@@ -25,7 +25,6 @@ _EXPORTS = {
     "StateHistory": "flx_meltano.application.state",
     "LocalExecutor": "flx_meltano.engine.executor",
     "RunObserver": "flx_meltano.engine.observer",
-    "RunOptions": "flx_meltano.engine.orchestrator",
     "AlreadyRunning": "flx_meltano.locks",
     "merge_states": "flx_meltano.state",
     "DatabaseStateStore": "flx_meltano.state",
@@ -66,7 +65,6 @@ if TYPE_CHECKING:
     )
     from flx_meltano.engine.executor import LocalExecutor as LocalExecutor
     from flx_meltano.engine.observer import RunObserver as RunObserver
-    from flx_meltano.engine.orchestrator import RunOptions as RunOptions
     from flx_meltano.locks import AlreadyRunning as AlreadyRunning
     from flx_meltano.state import (
         DatabaseStateStore as DatabaseStateStore,

@@ -1,6 +1,3 @@
-"""Entry point of the engine's module (group ``flx.modules``): imports every use case."""
+"""Entry point of the engine's module factory (group ``flx.modules``)."""
 
-from flx_meltano.application import plugins as _plugins, runs as _runs, state as _state
-from flx_meltano.application.module import module as module
-
-del _plugins, _runs, _state
+from flx_meltano.application.module import build_module as build_module

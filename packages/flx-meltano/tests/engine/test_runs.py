@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 from pathlib import Path
 
 from flx_core.application import GetExecution
@@ -16,9 +17,23 @@ SYSTEM = Principal.system()
 
 
 async def run(runtime: Runtime, name: str = "p", **kw: object):
+    """Request a run and follow it to its end, as `flx run` does."""
+    requested = await start(runtime, name, **kw)
+    assert runtime.executor is not None
+    return await runtime.executor.wait(requested.id)
+
+
+async def start(runtime: Runtime, name: str = "p", **kw: object):
+    """Request a run; the queued execution, the run going on in the background."""
     result = await runtime.app.execute(RunPipeline(pipeline=name, **kw), principal=SYSTEM)
     assert result.ok, result.message
     return result.value
+
+
+def started_pids(execution) -> dict[str, int]:
+    """The processes of a run, as its log names them ("started tap-x (pid 12), ...")."""
+    text = Path(execution.log_path).read_text()
+    return {name: int(pid) for name, pid in re.findall(r"([\w-]+) \(pid (\d+)\)", text)}
 
 
 async def current_state(runtime: Runtime, name: str = "p") -> dict | None:
@@ -28,7 +43,7 @@ async def current_state(runtime: Runtime, name: str = "p") -> dict | None:
 
 async def test_success_counts_records_and_commits_state(runtime, make_pipeline) -> None:
     out = await make_pipeline(tap={"rows": 23, "state_every": 5})
-    execution, _result = await run(runtime)
+    execution = await run(runtime)
     assert execution.status is ExecutionStatus.SUCCEEDED, execution.error
     assert execution.stream_counts == {"items": 23} and execution.records == 23
     assert execution.exit_codes == {"tap-fixture": 0, "target-fixture": 0}
@@ -43,9 +58,9 @@ async def test_rerun_continues_from_bookmark_and_full_refresh_ignores_it(
 ) -> None:
     await make_pipeline(tap={"rows": 10})
     await run(runtime)
-    again, _ = await run(runtime)
+    again = await run(runtime)
     assert again.records == 0
-    full, _ = await run(runtime, full_refresh=True)
+    full = await run(runtime, full_refresh=True)
     assert full.records == 10
 
 
@@ -65,7 +80,7 @@ async def test_failed_tap_keeps_last_committed_state(runtime, make_pipeline) -> 
         ),
         principal=SYSTEM,
     )
-    failed, _ = await run(runtime)
+    failed = await run(runtime)
     assert failed.status is ExecutionStatus.FAILED
     assert "tap-fixture" in (failed.error or "")
     assert "simulated failure at row 17" in (failed.error or "")
@@ -80,57 +95,47 @@ async def test_target_failure_and_bad_messages_fail_the_execution(runtime, make_
     }
     for name, (tap, target, needle) in cases.items():
         await make_pipeline(name, tap=tap, target=target)
-        execution, _ = await run(runtime, name)
+        execution = await run(runtime, name)
         assert execution.status is ExecutionStatus.FAILED, name
         assert needle in (execution.error or ""), (name, execution.error)
 
 
 async def test_timeout_fails_and_leaves_no_process(runtime, make_pipeline) -> None:
     await make_pipeline(tap={"rows": 2, "hang": True})
-    execution, result = await run(runtime, timeout=2)
+    execution = await run(runtime, timeout=2)
     assert execution.status is ExecutionStatus.FAILED
     assert "timed out" in (execution.error or "")
-    for outcome in result.processes:
+    pids = started_pids(execution)
+    assert set(pids) == {"tap-fixture", "target-fixture"}
+    for name, pid in pids.items():
         try:
-            os.kill(outcome.pid, 0)
+            os.kill(pid, 0)
         except ProcessLookupError:
             continue
-        raise AssertionError(f"{outcome.name} (pid {outcome.pid}) survived")
+        raise AssertionError(f"{name} (pid {pid}) survived")
 
 
 async def test_second_concurrent_run_is_refused(runtime, make_pipeline) -> None:
     await make_pipeline(tap={"rows": 100, "sleep": 0.05})
-    first = asyncio.create_task(runtime.app.execute(RunPipeline(pipeline="p"), principal=SYSTEM))
-    executor = runtime.app.services.get(__import__("flx_meltano").LocalExecutor)
-    for _ in range(300):  # until the first run holds the pipeline (a loaded machine is slow)
-        await asyncio.sleep(0.05)
-        if any(executor.active):  # an execution id: it holds the lock
-            break
-    assert any(executor.active), "the first run never started"
+    first = await start(runtime)  # queued, holding the pipeline's lock
     second = await runtime.app.execute(RunPipeline(pipeline="p"), principal=SYSTEM)
     assert second.error_code == "already_running"
     assert "already running" in (second.message or "")
-    done = await first
-    assert done.ok and done.value[0].status is ExecutionStatus.SUCCEEDED
+    assert first.id[:12] in (second.message or "")
+    done = await runtime.executor.wait(first.id)
+    assert done.status is ExecutionStatus.SUCCEEDED
 
 
 async def test_cancel_request_stops_the_run(runtime, make_pipeline) -> None:
     await make_pipeline(tap={"rows": 1000, "sleep": 0.01, "state_every": 10})
-    task = asyncio.create_task(runtime.app.execute(RunPipeline(pipeline="p"), principal=SYSTEM))
-    execution_id = None
-    for _ in range(100):
-        await asyncio.sleep(0.1)
-        executor = runtime.app.services.get(__import__("flx_meltano").LocalExecutor)
-        if executor.active and executor.active[0]:
-            execution_id = executor.active[0]
-            break
-    assert execution_id is not None
+    execution_id = (await start(runtime)).id
+    task = asyncio.create_task(runtime.executor.wait(execution_id))
     await asyncio.sleep(0.5)
     cancelled = await runtime.app.execute(
         CancelExecution(execution_id=execution_id), principal=SYSTEM
     )
     assert cancelled.ok, cancelled.message
-    done = (await task).value[0]
+    done = await task
     assert done.status is ExecutionStatus.CANCELLED
     shown = (
         await runtime.app.execute(GetExecution(execution_id=execution_id), principal=SYSTEM)
@@ -143,7 +148,7 @@ async def test_cancel_request_stops_the_run(runtime, make_pipeline) -> None:
 async def test_unknown_plugin_and_missing_executable(runtime, make_pipeline, connectors) -> None:
     await make_pipeline(tap={"rows": 1})
     connectors["tap"].unlink()
-    execution, _ = await run(runtime)
+    execution = await run(runtime)
     assert execution.status is ExecutionStatus.FAILED
     assert "tap-fixture" in (execution.error or "")
     missing = await runtime.app.execute(RunPipeline(pipeline="ghost"), principal=SYSTEM)

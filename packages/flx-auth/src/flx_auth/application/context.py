@@ -1,4 +1,4 @@
-"""What auth handlers reach through their context: services, repositories, the blacklist."""
+"""Helpers of the auth handlers: repositories of the unit of work, the blacklist, revocation."""
 
 from __future__ import annotations
 
@@ -11,10 +11,6 @@ from flx_core.application import HandlerContext
 from flx_core.domain import DomainError, NotFound
 
 
-def services(ctx: HandlerContext) -> AuthServices:
-    return ctx.get(AuthServices)
-
-
 def users(ctx: HandlerContext) -> UserRepository:
     return ctx.uow.get(UserRepository)  # type: ignore[type-abstract]
 
@@ -23,9 +19,9 @@ def sessions(ctx: HandlerContext) -> SessionRepository:
     return ctx.uow.get(SessionRepository)  # type: ignore[type-abstract]
 
 
-def blacklist(ctx: HandlerContext) -> Blacklist:
+def blacklist(ctx: HandlerContext, auth: AuthServices) -> Blacklist:
     """Redis when configured, else the database table in this unit of work."""
-    return services(ctx).blacklist or ctx.uow.get(Blacklist)  # type: ignore[type-abstract]
+    return auth.blacklist or ctx.uow.get(Blacklist)  # type: ignore[type-abstract]
 
 
 async def load_user(ctx: HandlerContext, email: str) -> User:
@@ -37,7 +33,7 @@ async def load_user(ctx: HandlerContext, email: str) -> User:
 
 
 async def revoke_sessions(
-    ctx: HandlerContext, targets: Sequence[Session], reason: str
+    ctx: HandlerContext, auth: AuthServices, targets: Sequence[Session], reason: str
 ) -> list[str]:
     """End sessions: their refresh tokens stop working and their live access tokens are
     blacklisted. Returns the ids of the sessions that were still active."""
@@ -49,14 +45,16 @@ async def revoke_sessions(
         if session.revoke(now, reason):
             await repo.save(session)
             revoked.append(session.id)
-    await refuse_access_tokens(ctx, targets)
+    await refuse_access_tokens(ctx, auth, targets)
     return revoked
 
 
-async def refuse_access_tokens(ctx: HandlerContext, targets: Sequence[Session]) -> None:
+async def refuse_access_tokens(
+    ctx: HandlerContext, auth: AuthServices, targets: Sequence[Session]
+) -> None:
     """Blacklist the access tokens these sessions issued that have not expired yet."""
     now = ctx.clock.now()
-    denied = blacklist(ctx)
+    denied = blacklist(ctx, auth)
     for grant in await sessions(ctx).access_grants([s.id for s in targets], now):
         await denied.add(grant.jti, grant.expires_at, now)
 

@@ -14,9 +14,8 @@ from flx_core.domain import DomainError, Principal
 log = structlog.get_logger(__name__)
 
 
-async def create_first_admin(app: Application) -> None:
+async def create_first_admin(app: Application, settings: FlxSettings, auth: AuthServices) -> None:
     """Create the configured admin unless that user exists (runs on every start)."""
-    settings = app.services.get(FlxSettings)
     if not settings.admin_email and not settings.admin_password:
         return
     if not settings.admin_email or not settings.admin_password:
@@ -29,9 +28,7 @@ async def create_first_admin(app: Application) -> None:
     except ValueError:
         raise SettingsError("invalid setting FLX_ADMIN_EMAIL: not an email address") from None
     try:  # before touching the database: a bad setting must stop the start at once
-        app.services.get(AuthServices).passwords.check_policy(
-            settings.admin_password.get_secret_value()
-        )
+        auth.passwords.check_policy(settings.admin_password.get_secret_value())
     except DomainError as exc:
         raise SettingsError(f"invalid setting FLX_ADMIN_PASSWORD: {exc.message}") from None
     if (await app.execute(GetUser(email=email), principal=system)).ok:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from flx_auth.application.context import load_user, revoke_sessions, services, sessions
+from flx_auth.application.context import load_user, revoke_sessions, sessions
 from flx_auth.application.messages import (
     ListSessions,
     RevokeAllSessions,
@@ -12,6 +12,7 @@ from flx_auth.application.messages import (
     RotateKeys,
 )
 from flx_auth.application.module import module
+from flx_auth.application.services import AuthServices
 from flx_auth.application.views import KeyRotation, RevokedSessions, SessionView
 from flx_auth.domain import SigningKeys
 from flx_core.application import HandlerContext
@@ -27,27 +28,31 @@ async def list_sessions(qry: ListSessions, ctx: HandlerContext) -> ServiceResult
 
 
 @module.command(RevokeSession)
-async def revoke_session(cmd: RevokeSession, ctx: HandlerContext) -> ServiceResult[RevokedSessions]:
+async def revoke_session(
+    cmd: RevokeSession, ctx: HandlerContext, *, auth: AuthServices
+) -> ServiceResult[RevokedSessions]:
     session = await sessions(ctx).get(cmd.session_id)
     if session is None:
         raise NotFound(f"session {cmd.session_id!r} not found", session=cmd.session_id)
-    revoked = await revoke_sessions(ctx, [session], f"revoked by {ctx.principal.subject}")
+    revoked = await revoke_sessions(ctx, auth, [session], f"revoked by {ctx.principal.subject}")
     return ServiceResult.success(RevokedSessions(email=session.email, revoked=revoked))
 
 
 @module.command(RevokeAllSessions)
 async def revoke_all_sessions(
-    cmd: RevokeAllSessions, ctx: HandlerContext
+    cmd: RevokeAllSessions, ctx: HandlerContext, *, auth: AuthServices
 ) -> ServiceResult[RevokedSessions]:
     user = await load_user(ctx, cmd.email)
     active = await sessions(ctx).list_for_user(user.id)
-    revoked = await revoke_sessions(ctx, active, f"revoked by {ctx.principal.subject}")
+    revoked = await revoke_sessions(ctx, auth, active, f"revoked by {ctx.principal.subject}")
     return ServiceResult.success(RevokedSessions(email=user.email, revoked=revoked))
 
 
 @module.command(RotateKeys)
-async def rotate_keys(cmd: RotateKeys, ctx: HandlerContext) -> ServiceResult[KeyRotation]:
-    new, old = await asyncio.to_thread(services(ctx).keys.rotate)
+async def rotate_keys(
+    cmd: RotateKeys, ctx: HandlerContext, *, auth: AuthServices
+) -> ServiceResult[KeyRotation]:
+    new, old = await asyncio.to_thread(auth.keys.rotate)
     previous = old.kid if old else None
     keys = SigningKeys()
     keys.rotated(new.kid, previous, ctx.clock.now())

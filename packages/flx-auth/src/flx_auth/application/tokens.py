@@ -11,12 +11,12 @@ from flx_auth.application.context import (
     commit_and_raise,
     refuse_access_tokens,
     revoke_sessions,
-    services,
     sessions,
     users,
 )
 from flx_auth.application.messages import Authenticate, Login, Logout, Refresh, VerifyToken
 from flx_auth.application.module import module
+from flx_auth.application.services import AuthServices
 from flx_auth.application.views import TokenPair, VerifiedToken
 from flx_auth.domain import (
     RefreshToken,
@@ -34,9 +34,11 @@ from flx_core.domain import Principal, ServiceResult, Unauthenticated, Validatio
 BAD_CREDENTIALS = "invalid email or password"
 
 
-async def _issue(ctx: HandlerContext, user: User, session: Session, now: datetime) -> TokenPair:
+async def _issue(
+    ctx: HandlerContext, auth: AuthServices, user: User, session: Session, now: datetime
+) -> TokenPair:
     """A new access token and refresh token on ``session``."""
-    svc = services(ctx)
+    svc = auth
     access = svc.tokens.issue(
         subject=user.id, roles=user.role_names, session_id=session.id, now=now
     )
@@ -63,8 +65,8 @@ async def _issue(ctx: HandlerContext, user: User, session: Session, now: datetim
 
 
 @module.command(Login)
-async def login(cmd: Login, ctx: HandlerContext) -> ServiceResult[TokenPair]:
-    svc, repo, now = services(ctx), users(ctx), ctx.clock.now()
+async def login(cmd: Login, ctx: HandlerContext, *, auth: AuthServices) -> ServiceResult[TokenPair]:
+    svc, repo, now = auth, users(ctx), ctx.clock.now()
     user = await repo.get_by_email(cmd.email)
     # Always pay for one bcrypt check, so an unknown email costs what a wrong password does.
     matches = await svc.passwords.verify(
@@ -107,7 +109,7 @@ async def login(cmd: Login, ctx: HandlerContext) -> ServiceResult[TokenPair]:
     )
     await sessions(ctx).purge_tokens(now)
     await sessions(ctx).add(session)
-    pair = await _issue(ctx, user, session, now)
+    pair = await _issue(ctx, auth, user, session, now)
     await sessions(ctx).save(session)
     user.login_succeeded(now, session.id, cmd.user_agent, cmd.address)
     await repo.save_login_state(user)
@@ -115,7 +117,9 @@ async def login(cmd: Login, ctx: HandlerContext) -> ServiceResult[TokenPair]:
 
 
 @module.command(Refresh)
-async def refresh(cmd: Refresh, ctx: HandlerContext) -> ServiceResult[TokenPair]:
+async def refresh(
+    cmd: Refresh, ctx: HandlerContext, *, auth: AuthServices
+) -> ServiceResult[TokenPair]:
     now, repo = ctx.clock.now(), sessions(ctx)
     token_hash = hash_refresh_token(cmd.refresh_token.get_secret_value())
     token = await repo.find_token(token_hash)
@@ -131,7 +135,7 @@ async def refresh(cmd: Refresh, ctx: HandlerContext) -> ServiceResult[TokenPair]
         ctx.uow.actor = session.email
         session.reuse_detected(now)
         await repo.save(session)
-        await refuse_access_tokens(ctx, [session])
+        await refuse_access_tokens(ctx, auth, [session])
         await commit_and_raise(
             ctx, TokenRejected(RejectReason.REFRESH_TOKEN_REUSED, "the session is revoked")
         )
@@ -143,37 +147,43 @@ async def refresh(cmd: Refresh, ctx: HandlerContext) -> ServiceResult[TokenPair]
     if not user.active:
         raise TokenRejected(RejectReason.USER_DISABLED)
     ctx.uow.actor = user.email
-    pair = await _issue(ctx, user, session, now)
+    pair = await _issue(ctx, auth, user, session, now)
     await repo.save(session)
     return ServiceResult.success(pair)
 
 
-async def _verified(ctx: HandlerContext, token: str) -> tuple[TokenClaims, User]:
+async def _verified(
+    ctx: HandlerContext, auth: AuthServices, token: str
+) -> tuple[TokenClaims, User]:
     """Claims of a valid, unrevoked token of an existing, active user."""
     now = ctx.clock.now()
-    claims = services(ctx).tokens.decode(token, now)
+    claims = auth.tokens.decode(token, now)
     # The account first: "user disabled" explains more than the revocation disabling caused.
     user = await users(ctx).get(claims.sub)
     if user is None:
         raise TokenRejected(RejectReason.USER_DELETED, "the user no longer exists")
     if not user.active:
         raise TokenRejected(RejectReason.USER_DISABLED, "the user is disabled")
-    if await blacklist(ctx).contains(claims.jti, now):
+    if await blacklist(ctx, auth).contains(claims.jti, now):
         raise TokenRejected(RejectReason.REVOKED, "by logout or revocation")
     return claims, user
 
 
 @module.query(VerifyToken)
-async def verify_token(qry: VerifyToken, ctx: HandlerContext) -> ServiceResult[VerifiedToken]:
-    claims, user = await _verified(ctx, qry.token.get_secret_value())
+async def verify_token(
+    qry: VerifyToken, ctx: HandlerContext, *, auth: AuthServices
+) -> ServiceResult[VerifiedToken]:
+    claims, user = await _verified(ctx, auth, qry.token.get_secret_value())
     return ServiceResult.success(
         VerifiedToken(claims=claims, email=user.email, roles=user.role_names)
     )
 
 
 @module.query(Authenticate)
-async def authenticate_token(qry: Authenticate, ctx: HandlerContext) -> ServiceResult[Principal]:
-    _, user = await _verified(ctx, qry.token.get_secret_value())
+async def authenticate_token(
+    qry: Authenticate, ctx: HandlerContext, *, auth: AuthServices
+) -> ServiceResult[Principal]:
+    _, user = await _verified(ctx, auth, qry.token.get_secret_value())
     return ServiceResult.success(principal_for(user))
 
 
@@ -195,9 +205,11 @@ async def authenticate(app: Application, token: str) -> Principal:
 
 
 @module.command(Logout)
-async def logout(cmd: Logout, ctx: HandlerContext) -> ServiceResult[list[str]]:
+async def logout(
+    cmd: Logout, ctx: HandlerContext, *, auth: AuthServices
+) -> ServiceResult[list[str]]:
     """Blacklist the access token and end its session (with every token the session made)."""
-    svc, now = services(ctx), ctx.clock.now()
+    svc, now = auth, ctx.clock.now()
     if cmd.access_token is None and cmd.refresh_token is None:
         raise ValidationFailed("give the access token, the refresh token, or both")
     session_id: str | None = None
@@ -205,7 +217,7 @@ async def logout(cmd: Logout, ctx: HandlerContext) -> ServiceResult[list[str]]:
     if cmd.access_token is not None:
         # An expired access token may still log out: the signature proves who holds it.
         claims = svc.tokens.decode(cmd.access_token.get_secret_value(), now, check_expiry=False)
-        await blacklist(ctx).add(claims.jti, claims.exp, now)
+        await blacklist(ctx, auth).add(claims.jti, claims.exp, now)
         session_id, user_id = claims.sid, claims.sub
     if cmd.refresh_token is not None:
         token_hash = hash_refresh_token(cmd.refresh_token.get_secret_value())
@@ -216,7 +228,7 @@ async def logout(cmd: Logout, ctx: HandlerContext) -> ServiceResult[list[str]]:
             raise ValidationFailed("the access and refresh tokens belong to different sessions")
         session_id, user_id = token.session_id, token.user_id
     session = await sessions(ctx).get(session_id) if session_id else None
-    revoked = await revoke_sessions(ctx, [session], "logout") if session else []
+    revoked = await revoke_sessions(ctx, auth, [session], "logout") if session else []
     user = await users(ctx).get(user_id) if user_id else None
     if user is not None:
         ctx.uow.actor = user.email

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flx_auth.application.context import load_user, revoke_sessions, services, sessions, users
+from flx_auth.application.context import load_user, revoke_sessions, sessions, users
 from flx_auth.application.messages import (
     CreateUser,
     DeleteUser,
@@ -14,6 +14,7 @@ from flx_auth.application.messages import (
     SetUserRole,
 )
 from flx_auth.application.module import module
+from flx_auth.application.services import AuthServices
 from flx_auth.application.views import UserView
 from flx_auth.domain import Role, User
 from flx_core.application import HandlerContext
@@ -29,11 +30,13 @@ async def _keep_an_admin(ctx: HandlerContext, user: User, action: str) -> None:
 
 
 @module.command(CreateUser)
-async def create_user(cmd: CreateUser, ctx: HandlerContext) -> ServiceResult[UserView]:
+async def create_user(
+    cmd: CreateUser, ctx: HandlerContext, *, auth: AuthServices
+) -> ServiceResult[UserView]:
     repo = users(ctx)
     if await repo.get_by_email(cmd.email):
         raise AlreadyExists(f"user {cmd.email!r} already exists", email=cmd.email)
-    password_hash = await services(ctx).passwords.hash(cmd.password.get_secret_value())
+    password_hash = await auth.passwords.hash(cmd.password.get_secret_value())
     user = User.create(
         email=cmd.email, password_hash=password_hash, roles=cmd.roles, now=ctx.clock.now()
     )
@@ -53,12 +56,14 @@ async def set_user_role(cmd: SetUserRole, ctx: HandlerContext) -> ServiceResult[
 
 
 @module.command(DisableUser)
-async def disable_user(cmd: DisableUser, ctx: HandlerContext) -> ServiceResult[UserView]:
+async def disable_user(
+    cmd: DisableUser, ctx: HandlerContext, *, auth: AuthServices
+) -> ServiceResult[UserView]:
     user = await load_user(ctx, cmd.email)
     await _keep_an_admin(ctx, user, "disable")
     if user.disable(ctx.clock.now()):
         await users(ctx).save(user)
-    await revoke_sessions(ctx, await sessions(ctx).list_for_user(user.id), "user disabled")
+    await revoke_sessions(ctx, auth, await sessions(ctx).list_for_user(user.id), "user disabled")
     return ServiceResult.success(UserView.of(user))
 
 
@@ -72,11 +77,13 @@ async def enable_user(cmd: EnableUser, ctx: HandlerContext) -> ServiceResult[Use
 
 
 @module.command(DeleteUser)
-async def delete_user(cmd: DeleteUser, ctx: HandlerContext) -> ServiceResult[UserView]:
+async def delete_user(
+    cmd: DeleteUser, ctx: HandlerContext, *, auth: AuthServices
+) -> ServiceResult[UserView]:
     user = await load_user(ctx, cmd.email)
     await _keep_an_admin(ctx, user, "delete")
     repo = sessions(ctx)
-    await revoke_sessions(ctx, await repo.list_for_user(user.id), "user deleted")
+    await revoke_sessions(ctx, auth, await repo.list_for_user(user.id), "user deleted")
     await repo.delete_for_user(user.id)
     user.delete(ctx.clock.now())
     await users(ctx).delete(user)
@@ -84,13 +91,15 @@ async def delete_user(cmd: DeleteUser, ctx: HandlerContext) -> ServiceResult[Use
 
 
 @module.command(ResetPassword)
-async def reset_password(cmd: ResetPassword, ctx: HandlerContext) -> ServiceResult[UserView]:
+async def reset_password(
+    cmd: ResetPassword, ctx: HandlerContext, *, auth: AuthServices
+) -> ServiceResult[UserView]:
     user = await load_user(ctx, cmd.email)
-    password_hash = await services(ctx).passwords.hash(cmd.password.get_secret_value())
+    password_hash = await auth.passwords.hash(cmd.password.get_secret_value())
     user.reset_password(password_hash, ctx.clock.now())
     await users(ctx).save(user)
     await users(ctx).save_login_state(user)
-    await revoke_sessions(ctx, await sessions(ctx).list_for_user(user.id), "password reset")
+    await revoke_sessions(ctx, auth, await sessions(ctx).list_for_user(user.id), "password reset")
     return ServiceResult.success(UserView.of(user))
 
 

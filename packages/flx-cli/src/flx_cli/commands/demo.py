@@ -85,8 +85,8 @@ def demo(cli: CliContext, rows: int) -> None:
         result = await run_pipeline(runtime, cli, "demo", False, False, None)
         return result, incremental, database
 
-    (execution, run_result), incremental, database = cli.run(go)
-    for line in summary_lines(execution, run_result):
+    execution, incremental, database = cli.run(go)
+    for line in summary_lines(execution):
         click.echo(line)
     if execution.status.value != "succeeded":
         sys.exit(1)

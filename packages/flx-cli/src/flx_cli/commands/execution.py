@@ -96,7 +96,7 @@ def show(cli: CliContext, execution_id: str) -> None:
     if cli.json:
         print_json(execution_dict(found))
         return
-    for line in summary_lines(found, None):
+    for line in summary_lines(found, warnings=True):
         click.echo(line)
     click.echo(
         f"  status: {found.status.value}, trigger: {found.trigger}, "

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from flx_cli.context import CliContext, pass_cli, unwrap
+from flx_cli.context import CliContext, fail, pass_cli, unwrap
 from flx_cli.output import print_json
 
 if TYPE_CHECKING:
@@ -19,10 +19,11 @@ if TYPE_CHECKING:
 def execution_dict(execution: Any) -> dict[str, Any]:
     data: dict[str, Any] = execution.model_dump(mode="json")
     data["duration_seconds"] = execution.duration.seconds if execution.duration else None
+    data["warnings"] = execution.warnings
     return data
 
 
-def summary_lines(execution: Any, result: Any) -> list[str]:
+def summary_lines(execution: Any, *, warnings: bool = False) -> list[str]:
     duration = execution.duration.seconds if execution.duration else 0.0
     lines = [
         f"{execution.pipeline_name}: {execution.status.value} in {duration:.2f}s "
@@ -36,6 +37,8 @@ def summary_lines(execution: Any, result: Any) -> list[str]:
         f"  total: {execution.records:,} records ({rate:,.0f}/s), "
         f"{execution.state_commits} state commit(s)"
     )
+    if warnings:
+        lines.extend(f"warning: {w}" for w in execution.warnings)
     if execution.error:
         lines.append("error: " + execution.error.replace("\n", "\n  "))
     if execution.log_path:
@@ -53,27 +56,21 @@ async def run_pipeline(
     trigger: str = "manual",
     show_progress: bool = True,
 ) -> Any:
+    """Request a run, follow it to its end with the live view; the finished execution."""
     from flx_cli.progress import LiveProgress, PlainProgress
     from flx_core.domain import Principal
-    from flx_meltano import LocalExecutor, RunPipeline
+    from flx_meltano import RunPipeline
 
-    executor = runtime.app.services.get(LocalExecutor)
+    executor = runtime.executor
+    if executor is None:
+        fail("this process has no executor to run pipelines")
+    observer: Any = None
     if show_progress and not cli.json:
-        executor.observer = LiveProgress() if sys.stderr.isatty() else PlainProgress()
-    loop = asyncio.get_running_loop()
-    interrupted: list[bool] = []
-
-    def on_signal() -> None:
-        if interrupted:
-            return
-        interrupted.append(True)
-        click.echo("stopping: cancelling the run (tap and target get SIGTERM)...", err=True)
-        executor.cancel_all()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, on_signal)
-    try:
-        result = await runtime.app.execute(
+        observer = LiveProgress() if sys.stderr.isatty() else PlainProgress()
+    else:
+        observer = WarningsOnly()
+    execution = unwrap(
+        await runtime.app.execute(
             RunPipeline(
                 pipeline=name,
                 full_refresh=full_refresh,
@@ -83,10 +80,43 @@ async def run_pipeline(
             ),
             principal=Principal.system(),
         )
+    )
+    loop = asyncio.get_running_loop()
+    interrupted: list[bool] = []
+
+    def on_signal() -> None:
+        if interrupted:
+            return
+        interrupted.append(True)
+        click.echo("stopping: cancelling the run (tap and target get SIGTERM)...", err=True)
+        executor.cancel(execution.id)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
+    try:
+        return await executor.wait(execution.id, observer)
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
-    return unwrap(result)
+
+
+class WarningsOnly:
+    """The observer of a run without a live view: only its warnings, on stderr."""
+
+    def started(self, execution: Any) -> None:
+        return None
+
+    def warning(self, message: str) -> None:
+        click.echo(f"warning: {message}", err=True)
+
+    def progress(self, records: dict[str, int], bytes_: int, states: int, elapsed: float) -> None:
+        return None
+
+    def state_committed(self, version: int) -> None:
+        return None
+
+    def finished(self, execution: Any, result: Any) -> None:
+        return None
 
 
 @click.command()
@@ -108,10 +138,10 @@ def run(
     async def go(runtime: Runtime) -> Any:
         return await run_pipeline(runtime, cli, pipeline, full_refresh, refresh_catalog, timeout)
 
-    execution, result = cli.run(go)
+    execution = cli.run(go)
     if cli.json:
         print_json(execution_dict(execution))
     else:
-        for line in summary_lines(execution, result):
+        for line in summary_lines(execution):
             click.echo(line, err=execution.status.value != "succeeded" and line.startswith("error"))
     sys.exit(0 if execution.status.value == "succeeded" else 1)

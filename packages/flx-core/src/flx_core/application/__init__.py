@@ -8,10 +8,7 @@ from flx_core.application.bus import (
     QueryBus as QueryBus,
     Registration as Registration,
 )
-from flx_core.application.context import (
-    HandlerContext as HandlerContext,
-    ServiceRegistry as ServiceRegistry,
-)
+from flx_core.application.context import HandlerContext as HandlerContext
 from flx_core.application.errors import describe_validation_error as describe_validation_error
 from flx_core.application.executions import (
     GetExecution as GetExecution,
@@ -41,5 +38,6 @@ from flx_core.application.plugins import (
     UpdatePlugin as UpdatePlugin,
     load_plugin as load_plugin,
 )
+from flx_core.application.wiring import ProcessKind as ProcessKind, Wiring as Wiring
 
 del _executions, _plugins

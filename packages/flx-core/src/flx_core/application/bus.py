@@ -15,11 +15,12 @@ from typing import Any, TypeVar
 import structlog
 from pydantic import ValidationError
 
-from flx_core.application.context import HandlerContext, ServiceRegistry
+from flx_core.application.context import HandlerContext
 from flx_core.application.errors import failure_from
 from flx_core.application.messages import Command, Message, Query
 from flx_core.application.modules import (
     ApplicationModule,
+    Check,
     EventHandler,
     Handler,
     initialization_order,
@@ -46,12 +47,11 @@ class Application:
         uow_factory: Callable[[], UnitOfWork],
         *,
         clock: Clock | None = None,
-        services: ServiceRegistry | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.clock: Clock = clock or SystemClock()
-        self.services = services or ServiceRegistry()
         self._commands: dict[type[Message], Handler] = {}
+        self._checks: dict[type[Message], list[Check]] = {}
         self._queries: dict[type[Message], Handler] = {}
         self._events: list[tuple[type[DomainEvent], EventHandler]] = []
         self.modules: list[ApplicationModule] = []
@@ -73,6 +73,8 @@ class Application:
                 self.register_query(qry, query_handler)
             for evt, event_handler in module.events:
                 self.subscribe(evt, event_handler)
+            for checked, check in module.checks:
+                self._checks.setdefault(checked, []).append(check)
             self.modules.append(module)
 
     def register_command(self, command_type: type[Command], handler: Handler) -> Registration:
@@ -120,7 +122,6 @@ class Application:
             principal=principal,
             uow=uow,
             clock=self.clock,
-            services=self.services,
             app=self,
             uow_factory=self.uow_factory,
         )
@@ -149,9 +150,13 @@ class Application:
         uow = self.uow_factory()
         uow.actor = principal.subject
         events: list[DomainEvent] = []
+        ctx = self._context(principal, uow)
         async with uow:
             try:
-                result = await handler(message, self._context(principal, uow))
+                result = await handler(message, ctx)
+                if is_command and result.ok:
+                    for check in self._checks.get(type(message), ()):
+                        await check(message, result.value, ctx)
             except (DomainError, ValidationError) as exc:
                 return failure_from(exc)
             if is_command and result.ok:
@@ -160,6 +165,11 @@ class Application:
                 except DomainError as exc:
                     return failure_from(exc)
                 events = uow.collect_new_events()
+        if is_command and result.ok:
+            for callback in ctx.committed:
+                done = callback()
+                if hasattr(done, "__await__"):
+                    await done
         for event in events:
             await self.publish(event, principal=principal)
         return result

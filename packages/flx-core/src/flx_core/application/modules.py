@@ -1,9 +1,19 @@
-"""Bounded-context modules: each declares its handlers and the modules it depends on."""
+"""Bounded-context modules: each declares its handlers and the modules it depends on.
+
+A context writes its handlers once, at import time, on an ``ApplicationModule`` (the handler
+table); a handler names the collaborators it needs as keyword parameters after the message
+and the context. The context's factory (entry point group ``flx.modules``) then builds the
+collaborators from the settings and returns ``handlers.with_dependencies(name=adapter, ...)``:
+a module whose handlers have them bound, as cosmicpython's ``bootstrap`` injects them.
+Nothing is looked up while a message is handled.
+"""
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from graphlib import CycleError, TopologicalSorter
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -17,6 +27,8 @@ if TYPE_CHECKING:
 M = TypeVar("M")
 Handler = Callable[[Any, "HandlerContext"], Awaitable[ServiceResult[Any]]]
 EventHandler = Callable[[Any, "HandlerContext"], Awaitable[None]]
+#: Runs after a successful command handler and before the commit: (message, value, ctx).
+Check = Callable[[Any, Any, "HandlerContext"], Awaitable[None]]
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: The initialization order of the original specification, used to break ties.
@@ -35,7 +47,13 @@ CANONICAL_ORDER = (
 
 @dataclass
 class ApplicationModule:
-    """Handlers of one bounded context. ``on_start`` runs when the application starts."""
+    """Handlers of one bounded context and what its process needs of it.
+
+    ``on_start`` hooks run when the application starts; ``closers`` when the process shuts
+    down; ``checks`` after a command's handler succeeded, inside its transaction (raising a
+    DomainError refuses the command); ``executor`` is the ExecutorPort the context gives the
+    process, if any.
+    """
 
     name: str
     depends_on: tuple[str, ...] = ()
@@ -45,6 +63,9 @@ class ApplicationModule:
     on_start: list[Callable[[Application], Any]] = field(default_factory=list)
     #: Repositories this context adds to the SQL unit of work: port -> factory(session).
     sql_repositories: dict[type[Any], Callable[[Any], Any]] = field(default_factory=dict)
+    checks: list[tuple[type[Command], Check]] = field(default_factory=list)
+    closers: list[Callable[[], Any]] = field(default_factory=list)
+    executor: Any = None
 
     def command(self, command_type: type[Command]) -> Callable[[F], F]:
         def register(fn: F) -> F:
@@ -74,6 +95,54 @@ class ApplicationModule:
     def startup(self, fn: F) -> F:
         self.on_start.append(fn)
         return fn
+
+    def check(self, *command_types: type[Command]) -> Callable[[F], F]:
+        def register(fn: F) -> F:
+            self.checks.extend((t, fn) for t in command_types)
+            return fn
+
+        return register
+
+    def with_dependencies(self, **dependencies: Any) -> ApplicationModule:
+        """A copy whose handlers, event handlers and checks get ``dependencies`` by name.
+
+        Raises ValueError when a handler needs a collaborator that is not given, so a
+        process that lacks one fails when it is built, not when the message arrives.
+        """
+
+        def bind(fn: Any) -> Any:
+            return inject(fn, dependencies, self.name)
+
+        return replace(
+            self,
+            commands={k: bind(v) for k, v in self.commands.items()},
+            queries={k: bind(v) for k, v in self.queries.items()},
+            events=[(k, bind(v)) for k, v in self.events],
+            checks=[(k, bind(v)) for k, v in self.checks],
+            on_start=list(self.on_start),
+            sql_repositories=dict(self.sql_repositories),
+            closers=list(self.closers),
+        )
+
+
+def inject(fn: Callable[..., Any], dependencies: dict[str, Any], owner: str) -> Any:
+    """``fn`` with the keyword parameters it names taken from ``dependencies``."""
+    wanted: dict[str, Any] = {}
+    for name, param in inspect.signature(fn).parameters.items():
+        if param.kind is not inspect.Parameter.KEYWORD_ONLY:
+            continue
+        if name in dependencies:
+            wanted[name] = dependencies[name]
+        elif param.default is inspect.Parameter.empty:
+            raise ValueError(
+                f"module {owner!r}: {fn.__qualname__} needs {name!r}, which its factory "
+                "does not give"
+            )
+    if not wanted:
+        return fn
+    bound = functools.partial(fn, **wanted)
+    functools.update_wrapper(bound, fn)
+    return bound
 
 
 def initialization_order(modules: Iterable[ApplicationModule]) -> list[ApplicationModule]:

@@ -70,6 +70,15 @@ class PipelineExecution(DomainAggregateRoot):
         self.host, self.pid = host, pid
         self.record(ExecutionStarted(aggregate_id=self.id, pipeline_name=self.pipeline_name))
 
+    @property
+    def warnings(self) -> list[str]:
+        """What the run's preparation noticed (select rules not applied, ...)."""
+        return list(self.details.get("warnings", []))
+
+    def warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.details = {**self.details, "warnings": [*self.warnings, message]}
+
     def beat(self, now: datetime | None = None) -> None:
         self.heartbeat_at = now or utc_now()
 

@@ -14,6 +14,7 @@ from flx_core.domain.execution import PipelineExecution
 from flx_core.domain.pipeline import Pipeline
 from flx_core.domain.plugin import Plugin
 from flx_core.domain.pydantic_base import DomainBaseModel, DomainEvent, DomainValueObject
+from flx_core.domain.security import Principal
 from flx_core.domain.value_objects import ExecutionStatus, PluginType
 
 T = TypeVar("T")
@@ -248,19 +249,30 @@ class StateStorePort(ABC):
     async def list_ids(self) -> list[str]: ...
 
 
-class LogStorePort(Protocol):
-    def path_for(self, execution_id: str) -> str: ...
+class RunRequest(DomainValueObject):
+    """What an executor is handed: an execution (queued, holding its pipeline's lock) and
+    how to run it."""
 
-    def read(self, execution_id: str, *, tail: int | None = None) -> list[str]: ...
-
-
-class ConnectorInstallerPort(Protocol):
-    async def install(self, plugins: Sequence[Plugin], *, force: bool = False) -> list[Any]: ...
+    execution_id: str
+    pipeline_id: str
+    principal: Principal
+    full_refresh: bool = False
+    refresh_catalog: bool = False
+    timeout: float | None = None
 
 
 class ExecutorPort(Protocol):
-    """Runs executions: in this process (local) or on workers (distributed)."""
+    """Runs executions: in this process (local) or on workers (distributed).
 
-    async def submit(self, execution: PipelineExecution) -> None: ...
+    ``submit`` returns at once; the run goes on in the background and records its end on
+    the execution. ``wait`` returns the finished execution (an observer, if given, is told
+    of the run's progress when the run is in this process). ``cancel`` stops a run of this
+    executor; it returns False when the run is not here (other processes notice the
+    execution's cancel request instead).
+    """
 
-    async def cancel(self, execution_id: str) -> None: ...
+    def submit(self, request: RunRequest) -> None: ...
+
+    async def wait(self, execution_id: str, observer: Any = None) -> PipelineExecution: ...
+
+    def cancel(self, execution_id: str) -> bool: ...

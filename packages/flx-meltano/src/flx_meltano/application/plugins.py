@@ -19,7 +19,7 @@ from flx_core.domain import (
     ServiceResult,
     SettingKind,
 )
-from flx_meltano.application.module import module
+from flx_meltano.application.module import handlers
 
 BIN = Path(sys.executable).parent
 
@@ -75,7 +75,7 @@ class RegisterBuiltinPlugins(Command):
     permission = Permission.PLUGIN_MANAGE
 
 
-@module.command(RegisterBuiltinPlugins)
+@handlers.command(RegisterBuiltinPlugins)
 async def register_builtins(
     cmd: RegisterBuiltinPlugins, ctx: HandlerContext
 ) -> ServiceResult[list[str]]:
@@ -103,13 +103,12 @@ class InstallPlugins(Command):
     force: bool = False
 
 
-@module.command(InstallPlugins)
+@handlers.command(InstallPlugins)
 async def install_plugins(
-    cmd: InstallPlugins, ctx: HandlerContext
+    cmd: InstallPlugins, ctx: HandlerContext, *, settings: FlxSettings
 ) -> ServiceResult[list[dict[str, Any]]]:
     from flx_meltano.engine.install import install
 
-    settings = ctx.get(FlxSettings)
     known = {p.name: p for p in await ctx.uow.plugins.list()}
     unknown = [n for n in cmd.names if n not in known]
     if unknown:

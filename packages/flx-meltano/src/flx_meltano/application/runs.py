@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field
 
-from flx_core.application import Command, HandlerContext, find_execution
+from flx_core.application import Command, HandlerContext, find_execution, load_pipeline
+from flx_core.config import FlxSettings
 from flx_core.domain import Permission, PipelineExecution, ServiceResult
-from flx_meltano.application.module import module
-from flx_meltano.engine.executor import LocalExecutor
-from flx_meltano.engine.orchestrator import RunOptions
+from flx_core.domain.ports import ExecutorPort, RunRequest
+from flx_meltano.application.module import handlers
+from flx_meltano.engine.lifecycle import claim_execution
+from flx_meltano.engine.paths import log_path
+from flx_meltano.engine.pipeline_run import load_run_plugins
 
 
 class RunPipeline(Command):
+    """Queue a run of ``pipeline`` and hand it to the executor; returns the execution at
+    once (``ExecutorPort.wait`` follows it to its end)."""
+
     permission = Permission.PIPELINE_RUN
 
     pipeline: str
@@ -29,27 +33,40 @@ class CancelExecution(Command):
     execution_id: str
 
 
-@module.command(RunPipeline)
+@handlers.command(RunPipeline)
 async def run_pipeline(
-    cmd: RunPipeline, ctx: HandlerContext
-) -> ServiceResult[tuple[PipelineExecution, Any]]:
-    executor = ctx.get(LocalExecutor)
-    options = RunOptions(
+    cmd: RunPipeline, ctx: HandlerContext, *, executor: ExecutorPort, settings: FlxSettings
+) -> ServiceResult[PipelineExecution]:
+    pipeline = await load_pipeline(ctx.uow, cmd.pipeline)
+    await load_run_plugins(ctx.uow, pipeline)  # refuse a pipeline whose plugins are gone
+    home = settings.home_path
+    execution = await claim_execution(
+        ctx.uow,
+        pipeline,
+        trigger=cmd.trigger,
+        full_refresh=cmd.full_refresh,
+        log_path_for=lambda eid: str(log_path(home, pipeline.name, eid)),
+        now=ctx.clock.now(),
+        stale_after=max(30.0, 6 * settings.heartbeat_seconds),
+    )
+    request = RunRequest(
+        execution_id=execution.id,
+        pipeline_id=pipeline.id,
+        principal=ctx.principal,
         full_refresh=cmd.full_refresh,
         refresh_catalog=cmd.refresh_catalog,
         timeout=cmd.timeout,
-        trigger=cmd.trigger,
     )
-    execution, result = await executor.run(cmd.pipeline, options, ctx.principal)
-    return ServiceResult.success((execution, result))
+    ctx.after_commit(lambda: executor.submit(request))
+    return ServiceResult.success(execution)
 
 
-@module.command(CancelExecution)
+@handlers.command(CancelExecution)
 async def cancel_execution(
-    cmd: CancelExecution, ctx: HandlerContext
+    cmd: CancelExecution, ctx: HandlerContext, *, executor: ExecutorPort
 ) -> ServiceResult[PipelineExecution]:
     execution = await find_execution(ctx, cmd.execution_id)
     execution.request_cancel()
     await ctx.uow.executions.save(execution)
-    ctx.get(LocalExecutor).cancel(execution.id)
+    ctx.after_commit(lambda: executor.cancel(execution.id))
     return ServiceResult.success(execution)

@@ -9,7 +9,7 @@ from pydantic import Field
 from flx_core.application import Command, HandlerContext, Query
 from flx_core.domain import NotFound, Permission, ServiceResult, ValidationFailed
 from flx_core.domain.ports import StateStorePort, StateVersion
-from flx_meltano.application.module import module
+from flx_meltano.application.module import handlers
 from flx_meltano.state import merge_states
 
 
@@ -68,21 +68,20 @@ class ExportStates(Query):
     state_ids: list[str] = Field(default_factory=list)
 
 
-def _store(ctx: HandlerContext) -> StateStorePort:
-    return ctx.get(StateStorePort)  # type: ignore[type-abstract]
-
-
-@module.query(GetState)
-async def get_state(qry: GetState, ctx: HandlerContext) -> ServiceResult[StateVersion]:
-    found = await _store(ctx).get(qry.state_id)
+@handlers.query(GetState)
+async def get_state(
+    qry: GetState, ctx: HandlerContext, *, store: StateStorePort
+) -> ServiceResult[StateVersion]:
+    found = await store.get(qry.state_id)
     if found is None:
         raise NotFound(f"no state stored for {qry.state_id!r}", state_id=qry.state_id)
     return ServiceResult.success(found)
 
 
-@module.query(ListStates)
-async def list_states(qry: ListStates, ctx: HandlerContext) -> ServiceResult[list[StateVersion]]:
-    store = _store(ctx)
+@handlers.query(ListStates)
+async def list_states(
+    qry: ListStates, ctx: HandlerContext, *, store: StateStorePort
+) -> ServiceResult[list[StateVersion]]:
     out = []
     for state_id in await store.list_ids():
         current = await store.get(state_id)
@@ -91,19 +90,20 @@ async def list_states(qry: ListStates, ctx: HandlerContext) -> ServiceResult[lis
     return ServiceResult.success(out)
 
 
-@module.query(StateHistory)
+@handlers.query(StateHistory)
 async def state_history(
-    qry: StateHistory, ctx: HandlerContext
+    qry: StateHistory, ctx: HandlerContext, *, store: StateStorePort
 ) -> ServiceResult[list[StateVersion]]:
-    versions = await _store(ctx).history(qry.state_id, limit=qry.limit)
+    versions = await store.history(qry.state_id, limit=qry.limit)
     if not versions:
         raise NotFound(f"no state stored for {qry.state_id!r}", state_id=qry.state_id)
     return ServiceResult.success(versions)
 
 
-@module.command(SetState)
-async def set_state(cmd: SetState, ctx: HandlerContext) -> ServiceResult[StateVersion]:
-    store = _store(ctx)
+@handlers.command(SetState)
+async def set_state(
+    cmd: SetState, ctx: HandlerContext, *, store: StateStorePort
+) -> ServiceResult[StateVersion]:
     value = cmd.value
     if cmd.merge:
         current = await store.get(cmd.state_id)
@@ -111,31 +111,35 @@ async def set_state(cmd: SetState, ctx: HandlerContext) -> ServiceResult[StateVe
     return ServiceResult.success(await store.set(cmd.state_id, value, note=cmd.note))
 
 
-@module.command(ClearState)
-async def clear_state(cmd: ClearState, ctx: HandlerContext) -> ServiceResult[str]:
-    await _store(ctx).clear(cmd.state_id)
+@handlers.command(ClearState)
+async def clear_state(
+    cmd: ClearState, ctx: HandlerContext, *, store: StateStorePort
+) -> ServiceResult[str]:
+    await store.clear(cmd.state_id)
     return ServiceResult.success(cmd.state_id)
 
 
-@module.command(RestoreState)
-async def restore_state(cmd: RestoreState, ctx: HandlerContext) -> ServiceResult[StateVersion]:
-    return ServiceResult.success(await _store(ctx).restore(cmd.state_id, cmd.version))
+@handlers.command(RestoreState)
+async def restore_state(
+    cmd: RestoreState, ctx: HandlerContext, *, store: StateStorePort
+) -> ServiceResult[StateVersion]:
+    return ServiceResult.success(await store.restore(cmd.state_id, cmd.version))
 
 
-@module.command(ImportStates)
+@handlers.command(ImportStates)
 async def import_states(
-    cmd: ImportStates, ctx: HandlerContext
+    cmd: ImportStates, ctx: HandlerContext, *, store: StateStorePort
 ) -> ServiceResult[list[StateVersion]]:
     if not cmd.states:
         raise ValidationFailed("the import holds no states")
-    store = _store(ctx)
     out = [await store.set(sid, value, note="imported") for sid, value in cmd.states.items()]
     return ServiceResult.success(out)
 
 
-@module.query(ExportStates)
-async def export_states(qry: ExportStates, ctx: HandlerContext) -> ServiceResult[dict[str, Any]]:
-    store = _store(ctx)
+@handlers.query(ExportStates)
+async def export_states(
+    qry: ExportStates, ctx: HandlerContext, *, store: StateStorePort
+) -> ServiceResult[dict[str, Any]]:
     ids = qry.state_ids or await store.list_ids()
     states: dict[str, Any] = {}
     for sid in ids:

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from flx_meltano.catalog.cache import Command, command_argv, is_catalog, read_cache, write_cache
-from flx_meltano.runner import RunnerError, resolve_executable
+from flx_meltano.runner import LogSink, RunnerError, resolve_executable
 
 TAIL_LINES = 20
 
@@ -41,9 +41,13 @@ async def discover(
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
     timeout: float | None = None,
+    log_path: Path | None = None,
 ) -> dict[str, Any]:
     """The tap's catalog: from ``cache_path`` unless ``refresh``, else by running
-    ``<command> --config <config_path> --discover`` (and then cached there)."""
+    ``<command> --config <config_path> --discover`` (and then cached there).
+
+    With ``log_path``, discovery's stderr and its exit are appended to that log (a run's
+    log), so a discovery that fails can be read there."""
     argv = command_argv(command)
     label = name or Path(argv[0]).name
     if cache_path is not None and not refresh:
@@ -60,6 +64,8 @@ async def discover(
         label=label,
     )
     tail = _tail(stderr)
+    if log_path is not None:
+        _log(log_path, label, stderr, code)
     if code != 0:
         raise DiscoveryError(
             f"{label}: discovery exited with code {code}", exit_code=code, stderr_tail=tail
@@ -144,6 +150,16 @@ def _parse(stdout: bytes, label: str, tail: tuple[str, ...]) -> dict[str, Any]:
             stderr_tail=tail,
         )
     return catalog  # type: ignore[no-any-return]
+
+
+def _log(path: Path, label: str, stderr: bytes, code: int) -> None:
+    sink = LogSink(path)
+    try:
+        sink.event(f"{label} --discover started")
+        sink.write_lines(label, stderr.splitlines())
+        sink.event(f"{label} --discover exited with code {code}")
+    finally:
+        sink.close()
 
 
 def _tail(stderr: bytes) -> tuple[str, ...]:

@@ -1,45 +1,97 @@
-"""The local executor: runs pipelines as tasks of this process (the embedded default)."""
+"""The local executor: runs executions as tasks of this process (the embedded default)."""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from flx_core.application import Application
-from flx_core.domain import PipelineExecution, Principal
-from flx_meltano.engine.observer import RunObserver
-from flx_meltano.engine.orchestrator import PipelineRunner, RunOptions
-from flx_meltano.runner import RunResult
+import structlog
+
+from flx_core.config import FlxSettings
+from flx_core.domain import NotFound, PipelineExecution
+from flx_core.domain.ports import RunRequest, StateStorePort
+from flx_meltano.engine.observer import RunObservers
+from flx_meltano.engine.pipeline_run import PipelineRun
+
+if TYPE_CHECKING:
+    from flx_core.application import Application
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class _Slot:
+    run: PipelineRun
+    task: asyncio.Task[PipelineExecution] | None = None
+    observers: RunObservers = field(default_factory=RunObservers)
 
 
 class LocalExecutor:
-    def __init__(self, app: Application) -> None:
-        self.app = app
-        #: Set by an adapter that shows runs live (the CLI's progress view).
-        self.observer: RunObserver | None = None
-        self._runners: dict[int, PipelineRunner] = {}
+    """``ExecutorPort`` in this process: each submitted execution runs as an asyncio task.
 
-    async def run(
-        self, ref: str, options: RunOptions, principal: Principal
-    ) -> tuple[PipelineExecution, RunResult | None]:
-        runner = PipelineRunner(self.app, principal, self.observer)
-        self._runners[id(runner)] = runner
+    Built by the engine's module factory; it learns the application it records runs through
+    when that application starts (``attach``).
+    """
+
+    def __init__(self, settings: FlxSettings, store: StateStorePort) -> None:
+        self.settings = settings
+        self.store = store
+        self._app: Application | None = None
+        self._slots: dict[str, _Slot] = {}
+
+    def attach(self, app: Application) -> None:
+        self._app = app
+
+    def submit(self, request: RunRequest) -> None:
+        if self._app is None:
+            raise RuntimeError("the local executor is not attached to a started application")
+        slot = _Slot(PipelineRun(request, self._app, self.settings, self.store))
+        slot.run.observer = slot.observers
+        slot.task = asyncio.get_running_loop().create_task(
+            slot.run.run(), name=f"flx-execution-{request.execution_id}"
+        )
+        self._slots[request.execution_id] = slot
+        slot.task.add_done_callback(lambda _t: self._slots.pop(request.execution_id, None))
+
+    async def wait(self, execution_id: str, observer: Any = None) -> PipelineExecution:
+        slot = self._slots.get(execution_id)
+        if slot is None or slot.task is None:
+            raise NotFound(f"execution {execution_id} is not running in this process")
+        if observer is not None:
+            slot.observers.add(observer)
         try:
-            return await runner.run(ref, options)
-        finally:
-            self._runners.pop(id(runner), None)
+            return await asyncio.shield(slot.task)
+        except asyncio.CancelledError:
+            # The waiter was cancelled (Ctrl-C of the command): stop the run, let it record
+            # its end, then pass the cancellation on.
+            slot.run.cancel()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await slot.task
+            raise
 
-    def cancel(self, execution_id: str) -> bool:
-        """Cancel a run of this process; False when it is not running here."""
-        for runner in list(self._runners.values()):
-            if runner.execution_id == execution_id:
-                runner.cancel()
-                return True
-        return False
+    def cancel(self, execution_id: str, reason: str | None = None) -> bool:
+        """Stop a run of this process. With ``reason`` the run ends failed with that
+        reason (its caller died), else cancelled."""
+        slot = self._slots.get(execution_id)
+        if slot is None:
+            return False
+        slot.run.cancel(reason)
+        return True
 
-    def cancel_all(self) -> None:
-        for runner in list(self._runners.values()):
-            runner.cancel()
+    def cancel_all(self, reason: str | None = None) -> None:
+        for slot in list(self._slots.values()):
+            slot.run.cancel(reason)
 
     @property
-    def active(self) -> list[Any]:
-        return [r.execution_id for r in self._runners.values()]
+    def active(self) -> list[str]:
+        return list(self._slots)
+
+    async def aclose(self) -> None:
+        """Stop what still runs (the process is shutting down) and wait for the records."""
+        tasks = [s.task for s in self._slots.values() if s.task is not None]
+        if not tasks:
+            return
+        self.cancel_all()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +31,57 @@ async def commit_and_publish(uow: UnitOfWork, app: Application, principal: Princ
         await app.publish(event, principal=principal)
 
 
+async def claim_execution(
+    uow: UnitOfWork,
+    pipeline: Pipeline,
+    *,
+    trigger: str,
+    full_refresh: bool,
+    log_path_for: Callable[[str], str],
+    now: datetime,
+    stale_after: float,
+) -> PipelineExecution:
+    """A queued execution of ``pipeline`` holding its lock (in ``uow``), or AlreadyRunning.
+
+    Executions that still hold the lock but whose process is gone (or whose heartbeat
+    stopped) are marked failed on the way, with the reason.
+    """
+    locks = uow.get(RunLockRepository)
+    previous = await locks.holder(pipeline.id)
+    for active in await uow.executions.active_for(pipeline.id):
+        reason = death_reason(active, now, stale_after)
+        if reason is None:
+            started = active.started_at or active.created_at
+            where = f" (pid {active.pid} on {active.host})" if active.pid else ""
+            raise AlreadyRunning(
+                f"pipeline {pipeline.name!r} is already running: execution "
+                f"{active.id[:12]} started {started.isoformat(timespec='seconds')}"
+                f"{where}; wait for it or cancel it with "
+                f"`flx execution cancel {active.id[:12]}`",
+                execution=active.id,
+            )
+        uow.track(active)
+        if active.status is ExecutionStatus.RUNNING:
+            active.fail(f"abandoned: {reason}", now=now)
+        else:
+            active.fail(f"never started: {reason}", now=now)
+        await uow.executions.save(active)
+        log.warning("reaped_dead_execution", execution=active.id, reason=reason)
+    execution = PipelineExecution(
+        pipeline_id=pipeline.id,
+        pipeline_name=pipeline.name,
+        trigger=trigger,
+        full_refresh=full_refresh,
+        created_at=now,
+    )
+    execution.log_path = log_path_for(execution.id)
+    execution.queue()
+    await uow.executions.add(execution)
+    await locks.claim(pipeline.id, execution.id, now, previous)
+    uow.track(execution)
+    return execution
+
+
 class ExecutionLifecycle:
     """Database side of a run. Each step is its own short transaction."""
 
@@ -48,49 +99,15 @@ class ExecutionLifecycle:
     def now(self) -> Callable[[], datetime]:
         return self.app.clock.now
 
-    async def begin(
-        self,
-        pipeline: Pipeline,
-        *,
-        trigger: str,
-        full_refresh: bool,
-        log_path_for: Callable[[str], str],
-    ) -> PipelineExecution:
-        """A running execution holding the pipeline's lock, or AlreadyRunning."""
+    async def start(self, execution_id: str) -> PipelineExecution:
+        """Move the queued execution to running, with this process as its runner."""
         async with self._uow() as uow:
-            locks = uow.get(RunLockRepository)
-            previous = await locks.holder(pipeline.id)
-            for active in await uow.executions.active_for(pipeline.id):
-                reason = death_reason(active, self.now(), self.stale_after)
-                if reason is None:
-                    started = active.started_at or active.created_at
-                    where = f" (pid {active.pid} on {active.host})" if active.pid else ""
-                    raise AlreadyRunning(
-                        f"pipeline {pipeline.name!r} is already running: execution "
-                        f"{active.id[:12]} started {started.isoformat(timespec='seconds')}"
-                        f"{where}; wait for it or cancel it with "
-                        f"`flx execution cancel {active.id[:12]}`",
-                        execution=active.id,
-                    )
-                uow.track(active)
-                if active.status is ExecutionStatus.RUNNING:
-                    active.fail(f"abandoned: {reason}", now=self.now())
-                else:
-                    active.fail(f"never started: {reason}", now=self.now())
-                await uow.executions.save(active)
-                log.warning("reaped_dead_execution", execution=active.id, reason=reason)
-            execution = PipelineExecution(
-                pipeline_id=pipeline.id,
-                pipeline_name=pipeline.name,
-                trigger=trigger,
-                full_refresh=full_refresh,
-                created_at=self.now(),
-            )
-            execution.log_path = log_path_for(execution.id)
-            execution.start(host=socket.gethostname(), pid=os.getpid(), now=self.now())
-            await uow.executions.add(execution)
-            await locks.claim(pipeline.id, execution.id, self.now(), previous)
+            execution = await uow.executions.get(execution_id)
+            if execution is None:
+                raise NotFound(f"execution {execution_id} vanished")
             uow.track(execution)
+            execution.start(host=socket.gethostname(), pid=os.getpid(), now=self.now())
+            await uow.executions.save(execution)
             await commit_and_publish(uow, self.app, self.principal)
         return execution
 
@@ -132,6 +149,7 @@ class ExecutionLifecycle:
         bytes_: int,
         states: int,
         details: dict[str, Any] | None = None,
+        warnings: Sequence[str] = (),
     ) -> PipelineExecution:
         for _attempt in range(5):
             async with self._uow() as uow:
@@ -142,6 +160,8 @@ class ExecutionLifecycle:
                 execution.record_progress(counts, state_commits=states, byte_count=bytes_)
                 if details:
                     execution.details = {**execution.details, **details}
+                for warning in warnings:
+                    execution.warn(warning)
                 if execution.status.is_terminal:
                     pass  # reaped meanwhile by another process: keep its verdict
                 elif status == ExecutionStatus.SUCCEEDED.value:

@@ -12,6 +12,7 @@ from flx_meltano.runner.errors import (
     RunnerError as RunnerError,
 )
 from flx_meltano.runner.executables import resolve_executable as resolve_executable
+from flx_meltano.runner.logsink import LogSink as LogSink
 from flx_meltano.runner.result import (
     ProcessOutcome as ProcessOutcome,
     RunResult as RunResult,
@@ -28,6 +29,7 @@ from flx_meltano.runner.spec import (
 
 __all__ = [
     "ExecutableNotFoundError",
+    "LogSink",
     "PrivateFiles",
     "ProcessOutcome",
     "ProcessSpec",

@@ -1,10 +1,10 @@
-"""Turning a pipeline and its plugins into a RunSpec: commands, config files, catalog, state."""
+"""Turning a pipeline and its plugins into the run's RunSpec: commands (each executable
+resolved once, to an absolute path), config files, catalog, state."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,38 +12,13 @@ from flx_core.config import FlxSettings
 from flx_core.domain import Capability, Pipeline, Plugin, PluginType, ValidationFailed
 from flx_meltano.engine.commands import plugin_command
 from flx_meltano.plugin_settings import resolve_config
-from flx_meltano.runner import PrivateFiles, ProcessSpec, RunSpec
-
-
-@dataclass
-class PreparedRun:
-    tap: ProcessSpec
-    mappers: list[ProcessSpec]
-    target: ProcessSpec
-    cwd: Path
-    catalog: dict[str, Any] | None = None
-    notes: list[str] = field(default_factory=list)
-
-    def spec(
-        self,
-        *,
-        log_path: Path,
-        timeout: float | None,
-        grace: float,
-        on_state: Any,
-        on_progress: Any,
-    ) -> RunSpec:
-        return RunSpec(
-            tap=self.tap,
-            mappers=tuple(self.mappers),
-            target=self.target,
-            cwd=self.cwd,
-            log_path=log_path,
-            timeout=timeout,
-            grace_period=grace,
-            on_state=on_state,
-            on_progress=on_progress,
-        )
+from flx_meltano.runner import (
+    PrivateFiles,
+    ProcessSpec,
+    ProgressCallback,
+    RunSpec,
+    StateCallback,
+)
 
 
 def _caps(plugin: Plugin) -> set[str]:
@@ -51,7 +26,7 @@ def _caps(plugin: Plugin) -> set[str]:
 
 
 @asynccontextmanager
-async def prepare_run(
+async def planned_run(
     pipeline: Pipeline,
     plugins: list[Plugin],
     settings: FlxSettings,
@@ -59,8 +34,18 @@ async def prepare_run(
     *,
     state: dict[str, Any] | None,
     refresh_catalog: bool = False,
-) -> AsyncIterator[PreparedRun]:
-    """Everything the processes need, in a private 0700 directory removed afterwards."""
+    log_path: Path | None,
+    timeout: float | None,
+    on_state: StateCallback,
+    on_progress: ProgressCallback,
+    warn: Callable[[str], None],
+) -> AsyncIterator[RunSpec]:
+    """The run's spec, its files in a private 0700 directory removed afterwards.
+
+    Whatever the preparation notices that the user should know (select rules that cannot
+    be applied, a capability missing) goes to ``warn``; discovery's stderr goes to the
+    run's log.
+    """
     home = settings.home_path
     extractor = plugins[0]
     loader = plugins[-1]
@@ -72,7 +57,6 @@ async def prepare_run(
     cwd.mkdir(parents=True, exist_ok=True)
     with PrivateFiles(prefix=f"flx-{pipeline.name}-") as files:
         specs: list[ProcessSpec] = []
-        notes: list[str] = []
         catalog: dict[str, Any] | None = None
         for index, plugin in enumerate(plugins):
             command = plugin_command(plugin, settings.plugins_path)
@@ -105,26 +89,45 @@ async def prepare_run(
                         refresh=refresh_catalog,
                         name=plugin.name,
                         cwd=cwd,
+                        log_path=log_path,
                     )
                     catalog = apply_metadata(
                         apply_selection(discovered, pipeline.select), pipeline.metadata
                     )
                     catalog_path = files.write_json("catalog.json", catalog)
                     argv += [flag, str(catalog_path)]
-                elif pipeline.select:
-                    notes.append(
-                        f"{plugin.name} declares no catalog capability: select "
-                        "rules are not applied"
+                else:
+                    ignored = [
+                        what
+                        for what, given in (
+                            ("select rules", pipeline.select),
+                            ("stream metadata", pipeline.metadata),
+                        )
+                        if given
+                    ]
+                    if ignored:
+                        warn(
+                            f"{plugin.name} declares neither the catalog nor the properties "
+                            f"capability: the pipeline's {' and '.join(ignored)} are not "
+                            "applied (the tap extracts what it extracts by default)"
+                        )
+                if state and Capability.STATE.value not in caps:
+                    warn(
+                        f"{plugin.name} does not declare the state capability: the stored "
+                        "state is not passed, the run extracts everything"
                     )
                 if state and Capability.STATE.value in caps:
                     state_path = files.write_json("state.json", state)
                     argv += ["--state", str(state_path)]
             specs.append(ProcessSpec(name=plugin.name, argv=tuple(argv)))
-        yield PreparedRun(
+        yield RunSpec(
             tap=specs[0],
-            mappers=specs[1:-1],
+            mappers=tuple(specs[1:-1]),
             target=specs[-1],
             cwd=cwd,
-            catalog=catalog,
-            notes=notes,
+            log_path=log_path,
+            timeout=timeout,
+            grace_period=settings.termination_grace_seconds,
+            on_state=on_state,
+            on_progress=on_progress,
         )

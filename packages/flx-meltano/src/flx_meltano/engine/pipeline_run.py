@@ -1,0 +1,249 @@
+"""One execution from start to end: load, plan, run the processes, commit state, finish.
+
+    RunPipeline (handler: queued execution + lock, committed)
+      -> ExecutorPort.submit (LocalExecutor: a task of this process)
+        -> PipelineRun.run: start the execution, plan the RunSpec (files, catalog, state),
+           runner.start(spec) -> RunHandle (tap | mappers | target), heartbeat, finish
+
+Each database step is its own short transaction: nothing is held open while tap and
+target work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from flx_core.config import FlxSettings
+from flx_core.domain import (
+    DomainError,
+    NotFound,
+    Pipeline,
+    PipelineExecution,
+    Plugin,
+    PluginType,
+)
+from flx_core.domain.ports import RunRequest, StateStorePort, UnitOfWork
+from flx_meltano.engine.lifecycle import ExecutionLifecycle
+from flx_meltano.engine.observer import RunObservers
+from flx_meltano.engine.plan import planned_run
+from flx_meltano.engine.state_commits import StateCommitter
+from flx_meltano.runner import Progress, RunHandle, RunnerError, RunResult, RunStatus, start
+
+if TYPE_CHECKING:
+    from flx_core.application import Application
+
+log = structlog.get_logger(__name__)
+
+
+async def load_run_plugins(uow: UnitOfWork, pipeline: Pipeline) -> list[Plugin]:
+    """The pipeline's plugins in run order (extractor, mappers, loader), or NotFound."""
+    plugins = []
+    roles = [(PluginType.EXTRACTOR, pipeline.extractor)]
+    roles += [(PluginType.MAPPER, m) for m in pipeline.mappers]
+    roles.append((PluginType.LOADER, pipeline.loader))
+    for kind, name in roles:
+        plugin = await uow.plugins.get_by_name(name)
+        if plugin is None:
+            raise NotFound(
+                f"pipeline {pipeline.name!r} uses {kind.value} {name!r}, which is not "
+                f"a known plugin: add it with `flx plugin add {kind.value} {name}`",
+                plugin=name,
+            )
+        if plugin.plugin_type is not kind:
+            raise NotFound(
+                f"plugin {name!r} is a {plugin.plugin_type.value}, but pipeline "
+                f"{pipeline.name!r} uses it as its {kind.value}",
+                plugin=name,
+            )
+        plugins.append(plugin)
+    return plugins
+
+
+class PipelineRun:
+    def __init__(
+        self,
+        request: RunRequest,
+        app: Application,
+        settings: FlxSettings,
+        store: StateStorePort,
+    ) -> None:
+        self.request = request
+        self.app = app
+        self.settings = settings
+        self.store = store
+        self.observer = RunObservers()
+        stale = max(30.0, 6 * settings.heartbeat_seconds)
+        self.lifecycle = ExecutionLifecycle(app, request.principal, stale)
+        self.warnings: list[str] = []
+        self._handle: RunHandle | None = None
+        self._cancelled = asyncio.Event()
+        self._failure: str | None = None
+
+    @property
+    def execution_id(self) -> str:
+        return self.request.execution_id
+
+    def cancel(self, reason: str | None = None) -> None:
+        """Stop the run (from a signal handler or another task). With ``reason`` it ends
+        failed with that reason instead of cancelled."""
+        if reason is not None and self._failure is None:
+            self._failure = reason
+        self._cancelled.set()
+        if self._handle is not None:
+            self._handle.cancel()
+
+    def _warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+            log.warning("run_warning", execution_id=self.execution_id, warning=message)
+            self.observer.warning(message)
+
+    async def _load(self) -> tuple[Pipeline, list[Plugin]]:
+        async with self.app.uow_factory() as uow:
+            pipeline = await uow.pipelines.get(self.request.pipeline_id)
+            if pipeline is None:
+                raise NotFound(f"the pipeline of execution {self.execution_id} was deleted")
+            return pipeline, await load_run_plugins(uow, pipeline)
+
+    async def run(self) -> PipelineExecution:
+        request = self.request
+        result: RunResult | None = None
+        committer: StateCommitter | None = None
+        execution: PipelineExecution | None = None
+        try:
+            pipeline, plugins = await self._load()
+            execution = await self.lifecycle.start(self.execution_id)
+            self.observer.started(execution)
+            log.info("run_started", pipeline=pipeline.name, execution_id=execution.id)
+            stored = None if request.full_refresh else await self.store.get(pipeline.state_id)
+            base_state = stored.value if stored else {}
+            committer = StateCommitter(
+                self.store,
+                pipeline.state_id,
+                execution.id,
+                base_state,
+                self.observer,
+                full_refresh=request.full_refresh,
+            )
+            result = await self._drive(execution, pipeline, plugins, committer, base_state)
+            status, error = result.status.value, result.error
+            if result.status is RunStatus.SUCCEEDED:
+                await committer.commit(partial=False)
+            else:
+                await committer.commit_unfinished()
+        except (DomainError, RunnerError, OSError, ValueError) as exc:
+            status = "cancelled" if self._cancelled.is_set() else "failed"
+            error = getattr(exc, "message", None) or str(exc)
+            tail = getattr(exc, "stderr_tail", ())
+            if tail:
+                error += "\n" + "\n".join(tail[-10:])
+        except Exception as exc:
+            # A bug must not leave the execution "running" and the pipeline locked.
+            log.exception("run_crashed", execution_id=self.execution_id)
+            status, error = "failed", f"internal error: {type(exc).__name__}: {exc}"
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            status, error = "cancelled", "cancelled"
+            await self._finish(status, error, result, committer)
+            raise
+        return await self._finish(status, error, result, committer)
+
+    async def _finish(
+        self,
+        status: str,
+        error: str | None,
+        result: RunResult | None,
+        committer: StateCommitter | None,
+    ) -> PipelineExecution:
+        if status == "cancelled" and self._failure is not None:
+            status, error = "failed", self._failure
+        exit_codes = {
+            k: v for k, v in (result.exit_codes if result else {}).items() if v is not None
+        }
+        finished = await self.lifecycle.finish(
+            self.execution_id,
+            self.request.pipeline_id,
+            status=status,
+            error=error,
+            exit_codes=exit_codes,
+            counts=dict(result.records) if result else {},
+            bytes_=result.bytes if result else 0,
+            states=committer.commits if committer else 0,
+            details={"timed_out": bool(result and result.timed_out)},
+            warnings=self.warnings,
+        )
+        self.observer.finished(finished, result)
+        log.info(
+            "run_finished",
+            pipeline=finished.pipeline_name,
+            execution_id=finished.id,
+            status=finished.status.value,
+        )
+        return finished
+
+    async def _drive(
+        self,
+        execution: PipelineExecution,
+        pipeline: Pipeline,
+        plugins: list[Plugin],
+        committer: StateCommitter,
+        base_state: dict[str, Any],
+    ) -> RunResult:
+        latest: dict[str, Any] = {"records": {}, "bytes": 0}
+
+        def on_progress(p: Progress) -> None:
+            latest.update(records=dict(p.records), bytes=p.bytes)
+            self.observer.progress(dict(p.records), p.bytes, committer.commits, p.elapsed)
+
+        async with planned_run(
+            pipeline,
+            plugins,
+            self.settings,
+            os.environ,
+            state=base_state or None,
+            refresh_catalog=self.request.refresh_catalog,
+            log_path=Path(execution.log_path) if execution.log_path else None,
+            timeout=self.request.timeout or self.settings.run_timeout_seconds,
+            on_state=committer.on_state,
+            on_progress=on_progress,
+            warn=self._warn,
+        ) as spec:
+            if self._cancelled.is_set():
+                raise asyncio.CancelledError
+            self._handle = start(spec)
+            watcher = asyncio.create_task(self._watch(latest, committer))
+            try:
+                return await self._handle.wait()
+            finally:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await watcher
+
+    async def _watch(self, latest: dict[str, Any], committer: StateCommitter) -> None:
+        """Heartbeat with progress; stop the run when a cancel request arrives."""
+        beat_every = self.settings.heartbeat_seconds
+        poll = min(1.0, beat_every)
+        since_beat = 0.0
+        while True:
+            await asyncio.sleep(poll)
+            since_beat += poll
+            try:
+                if since_beat >= beat_every:
+                    since_beat = 0.0
+                    wanted = await self.lifecycle.heartbeat(
+                        self.execution_id, latest["records"], latest["bytes"], committer.commits
+                    )
+                else:
+                    wanted = await self.lifecycle.cancel_requested(self.execution_id)
+            except Exception:
+                log.exception("heartbeat_failed", execution_id=self.execution_id)
+                continue
+            if wanted:
+                log.info("cancel_requested", execution_id=self.execution_id)
+                self.cancel()
+                return
