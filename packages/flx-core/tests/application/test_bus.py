@@ -193,3 +193,22 @@ def test_module_order_follows_dependencies_and_reports_cycles() -> None:
     y = ApplicationModule("y", depends_on=("x",))
     with pytest.raises(ValueError, match="cycle"):
         initialization_order([x, y])
+
+
+async def _needs_store(msg: object, ctx: object, *, store: object) -> object:
+    return store
+
+
+def test_a_handler_gets_its_collaborators_when_the_module_is_built() -> None:
+    from flx_core.application import ApplicationModule, Command
+
+    class Ping(Command):
+        permission = None
+
+    table = ApplicationModule("ctx")
+    table.command(Ping)(_needs_store)
+    built = table.with_dependencies(store="the store", unused="ignored")
+    assert built.commands[Ping].keywords == {"store": "the store"}  # type: ignore[attr-defined]
+    assert table.commands[Ping] is _needs_store, "the handler table itself is left unbound"
+    with pytest.raises(ValueError, match="needs 'store'"):
+        table.with_dependencies(other=1)

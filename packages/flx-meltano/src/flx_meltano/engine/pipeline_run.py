@@ -101,7 +101,7 @@ class PipelineRun:
     def _warn(self, message: str) -> None:
         if message not in self.warnings:
             self.warnings.append(message)
-            log.warning("run_warning", execution_id=self.execution_id, warning=message)
+            log.info("run_warning", execution_id=self.execution_id, warning=message)
             self.observer.warning(message)
 
     async def _load(self) -> tuple[Pipeline, list[Plugin]]:
