@@ -8,23 +8,22 @@ def test_defaults_and_seed_aliases(flx_home, monkeypatch: pytest.MonkeyPatch) ->
     assert s.database_url is None and s.is_embedded
     assert s.home_path == flx_home.resolve()
     monkeypatch.setenv("DATABASE_URL", "postgresql://u:pw@db:5432/flx")
-    monkeypatch.setenv("GRPC_PORT", "6000")
     monkeypatch.setenv("PLUGIN_WATCH_DIRECTORY", "/srv/plugins")
     s = load_settings()
-    assert s.grpc_port == 6000 and not s.is_embedded
+    assert not s.is_embedded
     assert str(s.plugin_watch_directory) == "/srv/plugins"
 
 
 def test_flx_prefix_wins_and_env_file_is_read(flx_home, tmp_path, monkeypatch) -> None:
-    (tmp_path / ".env").write_text("FLX_API_PORT=9100\n")
-    assert load_settings().api_port == 9100
+    (tmp_path / ".env").write_text("FLX_HEARTBEAT_SECONDS=9\n")
+    assert load_settings().heartbeat_seconds == 9
 
 
 @pytest.mark.parametrize(
     ("var", "value", "needle"),
     [
-        ("FLX_API_PORT", "http", "invalid setting FLX_API_PORT"),
-        ("GRPC_PORT", "70000", "invalid setting GRPC_PORT"),
+        ("FLX_HEARTBEAT_SECONDS", "often", "invalid setting FLX_HEARTBEAT_SECONDS"),
+        ("FLX_STATE_BACKEND", "s3", "invalid setting FLX_STATE_BACKEND"),
         ("DATABASE_URL", "mysql://x", "invalid setting DATABASE_URL: must be a sqlite"),
         ("FLX_BCRYPT_ROUNDS", "2", "invalid setting FLX_BCRYPT_ROUNDS"),
     ],

@@ -62,14 +62,6 @@ class FlxSettings(BaseSettings):
     admin_email: str | None = None
     admin_password: SecretStr | None = None
 
-    # Adapters
-    api_host: str = "127.0.0.1"
-    api_port: int = Field(default=8000, ge=1, le=65535)
-    grpc_port: int = Field(
-        default=50051, ge=1, le=65535, validation_alias=_env("FLX_GRPC_PORT", "GRPC_PORT")
-    )
-    server: str | None = Field(default=None, description="Talk to a FLX server instead of local")
-
     # Plugins and engine
     plugin_watch_directory: Path | None = Field(
         default=None, validation_alias=_env("FLX_PLUGIN_WATCH_DIRECTORY", "PLUGIN_WATCH_DIRECTORY")
@@ -84,7 +76,7 @@ class FlxSettings(BaseSettings):
         default=None, description="Connector venvs; $FLX_HOME/plugins when unset (may be shared)"
     )
 
-    @field_validator("database_url", "redis_url", "server", mode="before")
+    @field_validator("database_url", "redis_url", mode="before")
     @classmethod
     def _blank_is_none(cls, v: Any) -> Any:
         return None if isinstance(v, str) and not v.strip() else v

@@ -5,7 +5,6 @@ from flx_core.domain.base import (
     ExecutionId as ExecutionId,
     PipelineId as PipelineId,
     PluginId as PluginId,
-    TenantId as TenantId,
     UserId as UserId,
     new_id as new_id,
 )

@@ -13,7 +13,6 @@ PipelineId = NewType("PipelineId", str)
 ExecutionId = NewType("ExecutionId", str)
 PluginId = NewType("PluginId", str)
 UserId = NewType("UserId", str)
-TenantId = NewType("TenantId", str)
 
 
 def new_id() -> str:
