@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from flx_meltano.runner import (
     ExecutableNotFoundError,
     ProcessSpec,
     ProcessStartError,
+    RunResult,
     RunSpec,
     RunStatus,
     run,
 )
+
+RACES = 10
+"""Copies of a run started at once where the order of events is up to the machine: their
+relay threads compete for the interpreter lock and their processes for the CPUs, so the
+runner notices a broken pipe and the exits of the processes in every order."""
+
+
+async def run_all(spec: RunSpec, times: int = RACES) -> list[RunResult]:
+    return list(await asyncio.gather(*(run(spec) for _ in range(times))))
+
+
+def cause(process: str, how: str, *stderr: str) -> str:
+    return "\n".join([f"{process} {how}", f"--- last stderr lines of {process} ---", *stderr])
 
 
 async def test_failing_tap_fails_the_run_with_its_stderr(tap, target) -> None:
@@ -55,12 +71,105 @@ async def test_failing_target_stops_the_tap(tap, target, gone) -> None:
     assert all(gone(p.pid) for p in result.processes)
 
 
-async def test_a_target_that_stops_reading_early_fails_the_run(tap, target, gone) -> None:
-    spec = RunSpec(tap=tap("--forever"), target=target("--exit-after", "5"), grace_period=2)
+async def test_a_failing_target_is_the_cause_whatever_the_runner_notices_first(
+    tap, target, gone
+) -> None:
+    # The target fails on its first line while the tap writes megabytes: the relay's broken
+    # pipe, the target's exit and the tap's own broken pipe reach the runner in any order.
+    spec = RunSpec(tap=tap("--forever"), target=target("--exit-after", "1", "--exit-code", "2"))
+    for result in await run_all(spec):
+        assert result.error == cause(
+            "target-test", "exited with code 2", "target giving up after 1 lines"
+        )
+        assert result.exit_codes["target-test"] == 2
+        assert all(gone(p.pid) for p in result.processes)
+
+
+async def test_a_target_failing_after_it_closed_its_input_is_the_cause(tap, target) -> None:
+    # The broken pipe comes well before the exit that explains it.
+    spec = RunSpec(
+        tap=tap("--forever"),
+        target=target("--exit-after", "1", "--close-stdin", "--linger", "0.5", "--exit-code", "2"),
+    )
     result = await run(spec)
-    assert result.status is RunStatus.FAILED
-    assert result.error is not None
-    assert result.error.startswith("target-test stopped reading its input before the tap finished")
+    assert result.error == cause(
+        "target-test", "exited with code 2", "target giving up after 1 lines"
+    )
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        pytest.param(("--die-by-signal", "9"), id="at once"),
+        pytest.param(("--close-stdin", "--linger", "0.5", "--die-by-signal", "1"), id="later"),
+    ],
+)
+async def test_a_target_killed_by_a_signal_is_the_cause(tap, target, how) -> None:
+    spec = RunSpec(tap=tap("--forever"), target=target("--exit-after", "1", *how))
+    signal = int(how[-1])
+    name = {9: "SIGKILL", 1: "SIGHUP"}[signal]
+    for result in await run_all(spec, RACES // 2):
+        assert result.error == cause(
+            "target-test",
+            f"was killed by signal {signal} ({name})",
+            "target giving up after 1 lines",
+        )
+        assert result.exit_codes["target-test"] == -signal
+
+
+async def test_a_failing_mapper_is_the_cause_and_the_target_finishes(tap, mapper, target) -> None:
+    spec = RunSpec(
+        tap=tap("--forever"),
+        mappers=(mapper("--exit-after", "3", "--exit-code", "3"),),
+        target=target(),
+    )
+    for result in await run_all(spec):
+        assert result.error == cause(
+            "mapper-test", "exited with code 3", "mapper giving up after 3 lines"
+        )
+        # What the mapper passed on before it failed is loaded, and its state counts.
+        assert result.exit_codes["target-test"] == 0
+        assert result.last_state["lines"] == 3
+
+
+async def test_a_failing_target_behind_a_mapper_is_the_cause(tap, mapper, target) -> None:
+    # The mapper dies writing to the failed target: a consequence, not news.
+    spec = RunSpec(
+        tap=tap("--forever"),
+        mappers=(mapper(),),
+        target=target("--exit-after", "1", "--exit-code", "2"),
+    )
+    for result in await run_all(spec):
+        assert result.error == cause(
+            "target-test", "exited with code 2", "target giving up after 1 lines"
+        )
+
+
+async def test_a_target_that_stops_reading_early_fails_the_run(tap, target, gone) -> None:
+    spec = RunSpec(tap=tap("--forever"), target=target("--exit-after", "5"))
+    for result in await run_all(spec):
+        assert result.status is RunStatus.FAILED
+        assert result.error == cause(
+            "target-test",
+            "stopped reading its input before the tap finished",
+            "target giving up after 5 lines",
+        )
+        assert result.exit_codes["target-test"] == 0
+        assert all(gone(p.pid) for p in result.processes)
+
+
+async def test_a_target_that_stops_reading_but_runs_on_is_stopped(tap, target, gone) -> None:
+    spec = RunSpec(
+        tap=tap("--forever"),
+        target=target("--exit-after", "5", "--close-stdin", "--linger", "600"),
+        grace_period=0.5,
+    )
+    result = await run(spec)
+    assert result.error == cause(
+        "target-test",
+        "stopped reading its input before the tap finished",
+        "target giving up after 5 lines",
+    )
     assert all(gone(p.pid) for p in result.processes)
 
 

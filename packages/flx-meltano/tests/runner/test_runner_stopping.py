@@ -9,35 +9,45 @@ import pytest
 from flx_meltano.runner import RunSpec, RunStatus, run, start
 
 
-async def test_a_hanging_tap_times_out_and_is_killed(tap, target, tmp_path, gone, pids_in) -> None:
-    pid_file = tmp_path / "tap.pids"
-    spec = RunSpec(
-        tap=tap("--hang", "--spawn-child", "--pid-file", str(pid_file)),
-        target=target(),
-        timeout=1,
-        grace_period=1,
-    )
-    result = await run(spec)
-    assert result.status is RunStatus.FAILED
-    assert result.timed_out
-    assert result.error is not None
-    assert result.error.startswith("timed out after 1 s")
-    tap_pid, child_pid = await pids_in(pid_file)
+async def test_a_hanging_tap_times_out_and_is_killed(tap, target, tmp_path, gone) -> None:
+    # The tap writes its pids once its child runs. A loaded machine may take longer than
+    # the timeout to get there; the run is then tried again.
+    for attempt in range(5):
+        pid_file = tmp_path / f"tap-{attempt}.pids"
+        spec = RunSpec(
+            tap=tap("--hang", "--spawn-child", "--pid-file", str(pid_file)),
+            target=target(),
+            timeout=1,
+            grace_period=1,
+        )
+        result = await run(spec)
+        assert result.status is RunStatus.FAILED
+        assert result.timed_out
+        assert result.error is not None
+        assert result.error.startswith("timed out after 1 s")
+        assert all(gone(p.pid) for p in result.processes)
+        if pid_file.exists():
+            break
+    tap_pid, child_pid = (int(pid) for pid in pid_file.read_text().split())
     assert tap_pid == result.processes[0].pid
-    assert gone(tap_pid)
     assert gone(child_pid)
-    assert gone(result.processes[1].pid)
 
 
-async def test_sigkill_follows_an_ignored_sigterm(tap, target, gone) -> None:
-    spec = RunSpec(
-        tap=tap("--hang", "--ignore-sigterm"),
-        target=target("--ignore-sigterm"),
-        timeout=0.5,
-        grace_period=0.3,
+async def test_sigkill_follows_an_ignored_sigterm(tap, target, tmp_path, gone, pids_in) -> None:
+    # Both write their pid file once they ignore SIGTERM; only then is the run stopped.
+    tap_file, target_file = tmp_path / "tap.pid", tmp_path / "target.pid"
+    handle = start(
+        RunSpec(
+            tap=tap("--hang", "--ignore-sigterm", "--pid-file", str(tap_file)),
+            target=target("--ignore-sigterm", "--pid-file", str(target_file)),
+            grace_period=0.3,
+        )
     )
-    result = await run(spec)
-    assert result.timed_out
+    await pids_in(tap_file)
+    await pids_in(target_file)
+    handle.cancel()
+    result = await handle.wait()
+    assert result.status is RunStatus.CANCELLED
     assert result.exit_codes == {"tap-test": -9, "target-test": -9}
     assert all(gone(p.pid) for p in result.processes)
 

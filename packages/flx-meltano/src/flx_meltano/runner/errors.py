@@ -6,6 +6,8 @@ failures inside a run: the manager catches them and turns them into a failed ``R
 
 from __future__ import annotations
 
+import signal
+
 
 class RunnerError(Exception):
     """A run could not be started."""
@@ -29,8 +31,11 @@ class RunFailure(Exception):
 
 
 class ProcessFailed(RunFailure):
+    """A process ended on its own with a non-zero code, or was killed by a signal the
+    runner did not send (a negative code)."""
+
     def __init__(self, process: str, exit_code: int) -> None:
-        super().__init__(f"{process} exited with code {exit_code}")
+        super().__init__(describe_exit(process, exit_code))
         self.process = process
         self.exit_code = exit_code
 
@@ -45,6 +50,9 @@ class TruncatedOutputError(RunFailure):
 
 
 class DownstreamClosedError(RunFailure):
+    """The first process after the tap closed its input while the tap was still writing,
+    and did not fail on its own."""
+
     def __init__(self, process: str) -> None:
         super().__init__(f"{process} stopped reading its input before the tap finished")
         self.process = process
@@ -53,3 +61,14 @@ class DownstreamClosedError(RunFailure):
 class StateCallbackError(RunFailure):
     def __init__(self, reason: BaseException) -> None:
         super().__init__(f"handling a STATE message failed: {reason!r}")
+
+
+def describe_exit(process: str, code: int) -> str:
+    """``tap-x exited with code 1``, or ``target-y was killed by signal 9 (SIGKILL)``."""
+    if code >= 0:
+        return f"{process} exited with code {code}"
+    try:
+        name = f" ({signal.Signals(-code).name})"
+    except ValueError:
+        name = ""
+    return f"{process} was killed by signal {-code}{name}"

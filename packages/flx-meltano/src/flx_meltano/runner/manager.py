@@ -1,16 +1,24 @@
-"""Supervision of a started run: the first failure wins, then everything is stopped.
+"""Supervision of a started run: the first failure ends the wait, then everything is stopped.
 
 The watchers (one per process exit, the relay, the state delivery) are gathered so that
 the first one to raise ends the wait at once, as ``FIRST_EXCEPTION`` does; a cancel event
-and the run's timeout race them. What follows depends on how the run ended:
+and the run's timeout race them.
 
-- the tap failed, or cut its last line: the target's stdin is closed (the relay has
-  reached end of file) and downstream gets the grace period to finish, so the states it
-  emits for data it has written still count;
-- anything else failed, the run was cancelled or timed out: all process groups get
+Which watcher raises first is up to the machine: when a target fails while the tap is
+writing, the relay's broken pipe, the target's exit and the tap's own broken pipe (once
+the relay has closed its end) can reach the event loop in any order. So the first failure
+only says where the pipeline broke; the processes downstream of that point get the grace
+period to end on their own, those upstream are stopped:
+
+- a process failed: those before it are stopped, those after it get the grace period to
+  finish (the states they emit for data they have written still count);
+- the relay saw a broken pipe or a cut last line: the tap is stopped, every downstream
+  process gets the grace period;
+- the state callback failed, the run was cancelled or timed out: all process groups get
   SIGTERM, then SIGKILL after the grace period.
 
-Either way every process group is gone before the result is built.
+Either way every process group is gone before the result is built, and the cause is read
+from what happened, not from the order it was noticed in (see :meth:`RunManager.failures`).
 """
 
 from __future__ import annotations
@@ -23,7 +31,13 @@ from typing import Any
 import structlog
 
 from flx_meltano.runner.blockset import BlockSet
-from flx_meltano.runner.errors import ProcessFailed, RunFailure, TruncatedOutputError
+from flx_meltano.runner.errors import (
+    DownstreamClosedError,
+    ProcessFailed,
+    RunFailure,
+    TruncatedOutputError,
+    describe_exit,
+)
 from flx_meltano.runner.logsink import LogSink, StderrLog
 from flx_meltano.runner.outputs import OutputReader
 from flx_meltano.runner.process import ProcessBlock
@@ -59,8 +73,9 @@ class RunManager:
         self.stderr: dict[str, StderrLog] = {}
         self.relay_done: asyncio.Future[None] | None = None
         self.delivered: asyncio.Task[None] | None = None
-        self._settled: set[str] = set()
-        self._drained = False
+        self._own_exits: dict[str, int] = {}
+        """Exit codes of the processes that ended before the runner signalled them."""
+        self._downstream_signalled_at: float | None = None
 
     async def execute(self) -> tuple[Ending, RunFailure | None]:
         """Start the processes, supervise them, stop them; return how the run ended."""
@@ -91,7 +106,6 @@ class RunManager:
         progress.start()
         try:
             ending, failure = await self._supervise()
-            self._settled = {b.name for b in self.blocks.blocks if b.poll() is not None}
             await self._wind_down(ending, failure)
         except BaseException:
             self.blocks.kill_now()
@@ -101,20 +115,50 @@ class RunManager:
             await progress.stop()
         return ending, failure
 
-    def failed_processes(self, failures: list[BaseException]) -> list[ProcessBlock]:
-        """Processes that exited non-zero on their own and are not a consequence of the
-        first failure: those that had ended when it was seen, those it names, and
-        downstream, when it was given time to finish after the tap failed. (A tap that
-        dies writing to a target that has just failed is not worth reporting.)"""
-        relevant = set(self._settled)
-        relevant |= {name for f in failures if isinstance(name := getattr(f, "process", None), str)}
-        if self._drained:
-            relevant |= {b.name for b in self.blocks.downstream}
-        return [
-            b
+    def failures(self, first: RunFailure | None) -> list[BaseException]:
+        """What went wrong, the cause first, the same whichever failure was noticed first.
+
+        Only exits that were the processes' own count (a process stopped by the runner
+        exits however it handles SIGTERM). A failure travels upstream as a broken pipe, and
+        downstream as an end of file, which ends a process cleanly. So:
+
+        - of the processes after the tap, the last one that failed is the cause: those
+          before it died writing to it;
+        - the tap's failure counts unless the relay found its downstream closed before the
+          runner stopped any of it (the tap then died writing to the relay, which had
+          closed its end);
+        - a downstream that closed its input early and failed in no other way is reported
+          as such.
+        """
+        relay_error = _error_of(self.relay_done)
+        relay_broke = self._relay_broke()
+        failed = {
+            b.name: code
             for b in self.blocks.blocks
-            if b.exit_code not in (0, None) and not b.signalled and b.name in relevant
-        ]
+            if (code := self._own_exits.get(b.name, 0)) != 0
+        }
+        tap = self.blocks.tap.name
+        found: list[BaseException] = []
+        if tap in failed and not relay_broke:
+            found.append(ProcessFailed(tap, failed[tap]))
+        if isinstance(relay_error, TruncatedOutputError):
+            found.append(relay_error)
+        downstream = [b.name for b in self.blocks.downstream if b.name in failed]
+        if downstream:
+            found.append(ProcessFailed(downstream[-1], failed[downstream[-1]]))
+        elif relay_broke:
+            if not isinstance(relay_error, DownstreamClosedError):
+                relay_error = DownstreamClosedError(self.blocks.downstream[0].name)
+            found.append(relay_error)
+        if relay_error is not None and not isinstance(
+            relay_error, DownstreamClosedError | TruncatedOutputError
+        ):
+            found.append(relay_error)
+        if (delivery_error := _error_of(self.delivered)) is not None:
+            found.append(delivery_error)
+        if not found and first is not None:
+            found.append(first)
+        return found
 
     def elapsed(self) -> float:
         return time.monotonic() - self._started
@@ -145,33 +189,84 @@ class RunManager:
 
     async def _watch_exit(self, block: ProcessBlock) -> None:
         code = await block.exited()
-        if code < 0:
-            self.sink.event(f"{block.name} was ended by signal {-code}")
-        else:
-            self.sink.event(f"{block.name} exited with code {code}")
+        if not block.signalled:
+            self._own_exits[block.name] = code
+        self.sink.event(describe_exit(block.name, code))
         if code != 0:
             raise ProcessFailed(block.name, code)
 
     async def _wind_down(self, ending: Ending, failure: RunFailure | None) -> None:
         grace = self.spec.grace_period
-        if ending is Ending.FAILED and self._upstream_failure(failure):
-            self.sink.event(f"{failure}; letting downstream finish (up to {grace:g} s)")
-            self._drained = True
-            await self.blocks.tap.stop(grace)
-            downstream = [b.exited() for b in self.blocks.downstream]
-            await asyncio.wait(downstream, timeout=grace)
+        blocks = self.blocks.blocks
+        split = self._break_point(failure) if ending is Ending.FAILED else None
+        if split is not None:
+            upstream, downstream = blocks[:split], blocks[split:]
+            if downstream:
+                names = ", ".join(b.name for b in downstream)
+                self.sink.event(f"{failure}; letting {names} finish (up to {grace:g} s)")
+            else:
+                self.sink.event(f"{failure}; stopping all processes")
+            await self._stop(upstream, grace)
+            await self._let_end(downstream, grace)
         elif ending is Ending.FAILED:
             self.sink.event(f"{failure}; stopping all processes")
         elif ending is Ending.CANCELLED:
             self.sink.event("cancelled; stopping all processes")
         elif ending is Ending.TIMED_OUT:
             self.sink.event(f"timed out after {self.spec.timeout:g} s; stopping all processes")
-        await self.blocks.terminate(grace)
+        await self._stop(blocks, grace)
 
-    def _upstream_failure(self, failure: RunFailure | None) -> bool:
-        if isinstance(failure, TruncatedOutputError):
-            return True
-        return isinstance(failure, ProcessFailed) and failure.process == self.blocks.tap.name
+    def _break_point(self, failure: RunFailure | None) -> int | None:
+        """How many processes, from the tap on, are upstream of where the pipeline broke
+        (None: it did not break, the runner itself failed)."""
+        if isinstance(failure, TruncatedOutputError | DownstreamClosedError):
+            return 1
+        if isinstance(failure, ProcessFailed):
+            names = [b.name for b in self.blocks.blocks]
+            return names.index(failure.process) + 1
+        return None
+
+    async def _stop(self, blocks: tuple[ProcessBlock, ...], grace: float) -> None:
+        """Stop the process groups of ``blocks``; first note who has already ended."""
+        self._note_exits()
+        if self._downstream_signalled_at is None and any(
+            b.role != "tap" and b.group_alive() for b in blocks
+        ):
+            self._downstream_signalled_at = time.monotonic()
+        await asyncio.gather(*(b.stop(grace) for b in blocks))
+
+    def _note_exits(self) -> None:
+        """Collect the exits that happened before any signal, though not yet watched."""
+        for block in self.blocks.blocks:
+            if block.name not in self._own_exits and not block.signalled:
+                code = block.poll()
+                if code is not None:
+                    self._own_exits[block.name] = code
+
+    async def _let_end(self, blocks: tuple[ProcessBlock, ...], grace: float) -> None:
+        """Wait until ``blocks`` have all exited, for ``grace`` seconds at most; a cancel
+        ends the wait."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        exits: set[asyncio.Future[Any]] = {b.exited() for b in blocks}
+        cancelled = asyncio.ensure_future(self._cancel.wait())
+        try:
+            while exits and not cancelled.done() and (left := deadline - loop.time()) > 0:
+                _, pending = await asyncio.wait(
+                    {*exits, cancelled}, timeout=left, return_when=asyncio.FIRST_COMPLETED
+                )
+                exits &= pending
+        finally:
+            cancelled.cancel()
+
+    def _relay_broke(self) -> bool:
+        """Whether the first downstream process closed its input before the runner
+        stopped any downstream process (afterwards, a broken pipe is no news)."""
+        broken_at = self.relay.broken_at if self.relay is not None else None
+        if broken_at is None:
+            return False
+        signalled_at = self._downstream_signalled_at
+        return signalled_at is None or broken_at < signalled_at
 
     async def _drain(self, io: list[asyncio.Future[None]]) -> None:
         """Let the IO threads and the state delivery finish, bounded: a process that escaped
@@ -190,3 +285,9 @@ class RunManager:
 def _retrieve(future: asyncio.Future[Any]) -> None:
     if not future.cancelled():
         future.exception()
+
+
+def _error_of(future: asyncio.Future[Any] | None) -> BaseException | None:
+    if future is None or not future.done() or future.cancelled():
+        return None
+    return future.exception()

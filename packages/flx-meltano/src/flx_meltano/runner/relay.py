@@ -8,6 +8,7 @@ forwarded: an unfinished line waits (whatever its size) until its newline arrive
 from __future__ import annotations
 
 import os
+import time
 
 import orjson
 import structlog
@@ -29,12 +30,16 @@ class Relay:
         self._sink = sink
         self.counter = RecordCounter()
         self.bytes = 0
+        self.broken_at: float | None = None
+        """``time.monotonic()`` when the sink turned out to be closed, taken in the relay
+        thread: when the event loop learns of it may be much later."""
 
     def run(self) -> None:
         """Relay until the source ends; close both ends so the sink sees end of file."""
         try:
             self._relay()
         except BrokenPipeError:
+            self.broken_at = time.monotonic()
             raise DownstreamClosedError(self._sink) from None
         finally:
             close_quietly(self._source_fd, self._sink_fd)

@@ -9,7 +9,7 @@ from typing import Any
 
 from flx_meltano.allocator import tune_allocator
 from flx_meltano.runner.blockset import BlockSet
-from flx_meltano.runner.errors import DownstreamClosedError, RunFailure
+from flx_meltano.runner.errors import RunFailure
 from flx_meltano.runner.logsink import LogSink
 from flx_meltano.runner.manager import Ending, RunManager
 from flx_meltano.runner.result import ProcessOutcome, RunResult, RunStatus
@@ -100,24 +100,17 @@ def _result(
 ) -> RunResult:
     blocks = manager.blocks.blocks
     tails = {name: log.tail for name, log in manager.stderr.items()}
-    failures: list[BaseException] = [failure] if failure is not None else []
-    for future in (manager.relay_done, manager.delivered):
-        if future is not None and future.done() and not future.cancelled():
-            error = future.exception()
-            # Once processes are being stopped, the relay's broken pipe is no news.
-            if error not in (None, failure) and not isinstance(error, DownstreamClosedError):
-                failures.append(error)
-    failed = manager.failed_processes(failures)
+    failures = manager.failures(failure)
     if ending is Ending.CANCELLED:
         status, error_text = RunStatus.CANCELLED, "cancelled"
     elif ending is Ending.TIMED_OUT:
         status = RunStatus.FAILED
         headline = f"timed out after {manager.spec.timeout:g} s"
         everyone = [b.name for b in blocks]
-        error_text = failure_summary(headline, failures, failed, tails, tails_of=everyone)
-    elif failures or failed:
+        error_text = failure_summary(headline, failures, tails, tails_of=everyone)
+    elif failures:
         status = RunStatus.FAILED
-        error_text = failure_summary(None, failures, failed, tails)
+        error_text = failure_summary(None, failures, tails)
     else:
         status, error_text = RunStatus.SUCCEEDED, None
     relay, states = manager.relay, manager.states
