@@ -36,6 +36,8 @@ from flx_core.infrastructure.persistence import (
     make_session_factory,
     upgrade,
 )
+from flx_core.infrastructure.private_files import ensure_private_dir
+from flx_core.infrastructure.secret_cipher import secret_cipher
 
 ModuleFactory = Callable[[Wiring], ApplicationModule]
 
@@ -74,10 +76,11 @@ def build_modules(
     return [core_module] + [factories[name](wiring) for name in names]
 
 
-def ensure_schema(url: str) -> None:
-    """Migrate the database to the latest revision of every history, if it is not there."""
+def ensure_schema(url: str, settings: FlxSettings | None = None) -> None:
+    """Migrate the database to the latest revision of every history, if it is not there
+    (the settings give a migration the key to encrypt stored secrets with)."""
     if not is_up_to_date(url):
-        upgrade(url)
+        upgrade(url, settings=settings)
 
 
 @dataclass
@@ -119,8 +122,8 @@ async def bootstrap(
     engine = session_factory = None
     if uow_factory is None:
         if migrate if migrate is not None else is_sqlite(url):
-            settings.home_path.mkdir(parents=True, exist_ok=True)
-            ensure_schema(url)
+            ensure_private_dir(settings.home_path)
+            ensure_schema(url, settings)
         engine = make_engine(url)
         session_factory = make_session_factory(engine)
     wiring = Wiring(kind=kind, settings=settings, session_factory=session_factory, clock=clock)
@@ -133,7 +136,7 @@ async def bootstrap(
             repositories.update(module.sql_repositories)
 
         def uow_factory() -> UnitOfWork:
-            return SqlUnitOfWork(factory, repositories)
+            return SqlUnitOfWork(factory, repositories, cipher=secret_cipher(settings))
 
     app = Application(uow_factory, clock=clock)
     executors = [m.executor for m in mods if m.executor is not None]

@@ -28,13 +28,15 @@ from flx_core.domain import (
 )
 from flx_core.domain.ports import EventFilter, ExecutionFilter, PipelineFilter
 from flx_core.infrastructure.persistence import SqlUnitOfWork, make_engine, make_session_factory
+from flx_core.infrastructure.secret_cipher import EnvironmentKeys, SecretCipher, new_key
 
 
 @pytest.fixture
 async def uow_factory(database_url: str) -> AsyncIterator[object]:
     engine = make_engine(database_url)
     factory = make_session_factory(engine)
-    yield lambda: SqlUnitOfWork(factory)
+    cipher = SecretCipher(EnvironmentKeys(new_key().decode()))
+    yield lambda: SqlUnitOfWork(factory, cipher=cipher)
     await engine.dispose()
 
 

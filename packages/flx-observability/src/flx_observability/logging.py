@@ -15,14 +15,18 @@ LEVELS = {
     "error": logging.ERROR,
 }
 
-SECRET_KEYS = ("password", "secret", "token", "private_key", "authorization", "api_key")
-
 
 def _redact(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
-    """Mask values of keys that name a secret, whatever the call site passed."""
-    for key in list(event):
-        if any(s in key.lower() for s in SECRET_KEYS):
-            event[key] = "********"
+    """Mask values of keys that name a secret, and passwords inside connection strings,
+    whatever the call site passed (the same rules as every other output)."""
+    # Imported here: the domain is not needed to configure logging, only to log.
+    from flx_core.domain.secrets import MASK, looks_secret, mask_inline_secrets
+
+    for key, value in list(event.items()):
+        if looks_secret(key):
+            event[key] = MASK
+        elif isinstance(value, str) and ("@" in value or "=" in value):
+            event[key] = mask_inline_secrets(value)
     return event
 
 

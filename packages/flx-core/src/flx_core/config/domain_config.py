@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -61,6 +62,13 @@ class FlxSettings(BaseSettings):
     login_lock_seconds: int = Field(default=15 * 60, ge=1)
     admin_email: str | None = None
     admin_password: SecretStr | None = None
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Fernet keys that encrypt secret settings at rest, comma-separated, newest first; "
+            "generated into $FLX_HOME/keys if unset"
+        ),
+    )
 
     # Plugins and engine
     plugin_watch_directory: Path | None = Field(
@@ -90,6 +98,26 @@ class FlxSettings(BaseSettings):
         if not scheme.startswith(("sqlite", "postgresql", "postgres")):
             raise ValueError("must be a sqlite:// or postgresql:// URL")
         return v
+
+    @field_validator("secret_key", mode="before")
+    @classmethod
+    def _check_secret_key(cls, v: Any) -> Any:
+        raw = v.get_secret_value() if isinstance(v, SecretStr) else v
+        if not isinstance(raw, str):
+            return v
+        keys = [k.strip() for k in raw.split(",") if k.strip()]
+        if not keys:
+            return None
+        for key in keys:
+            try:
+                decoded = base64.urlsafe_b64decode(key.encode("ascii"))
+            except (binascii.Error, UnicodeEncodeError):
+                decoded = b""
+            if len(decoded) != 32:
+                raise ValueError(
+                    "each comma-separated key must be a Fernet key (32 bytes, url-safe base64)"
+                )
+        return SecretStr(",".join(keys))
 
     @field_validator("redis_url")
     @classmethod
@@ -126,17 +154,10 @@ class FlxSettings(BaseSettings):
 
 
 def mask_url(url: str) -> str:
-    """The URL with its password replaced by a mask."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return MASK
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username or ''}:{MASK}@{parts.hostname or ''}"
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    """The URL with its password (and secret query parameters) replaced by a mask."""
+    from flx_core.domain.secrets import mask_url_password
+
+    return mask_url_password(url)
 
 
 def _variable_for(field_name: str) -> str:

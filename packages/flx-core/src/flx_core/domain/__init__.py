@@ -15,6 +15,7 @@ from flx_core.domain.errors import (
     InvalidTransition as InvalidTransition,
     NotFound as NotFound,
     PermissionDenied as PermissionDenied,
+    SecretUnreadable as SecretUnreadable,
     Unauthenticated as Unauthenticated,
     ValidationFailed as ValidationFailed,
 )
@@ -33,7 +34,9 @@ from flx_core.domain.pydantic_base import (
 )
 from flx_core.domain.secrets import (
     MASK as MASK,
+    has_inline_secret as has_inline_secret,
     looks_secret as looks_secret,
+    mask_inline_secrets as mask_inline_secrets,
     mask_settings as mask_settings,
 )
 from flx_core.domain.security import Permission as Permission, Principal as Principal

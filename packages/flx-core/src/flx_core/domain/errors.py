@@ -44,3 +44,10 @@ class PermissionDenied(DomainError):
 
 class Unauthenticated(DomainError):
     code = "unauthenticated"
+
+
+class SecretUnreadable(DomainError):
+    """A stored secret setting cannot be decrypted: the key is missing, wrong or the value
+    is damaged. The message names the plugin and the setting."""
+
+    code = "secret_unreadable"

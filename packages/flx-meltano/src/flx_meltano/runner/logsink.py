@@ -18,6 +18,8 @@ from typing import BinaryIO
 
 import structlog
 
+from flx_core.infrastructure.private_files import open_private_append
+
 logger = structlog.get_logger(__name__)
 
 TAIL_LINES = 20
@@ -35,8 +37,8 @@ class LogSink:
         self._lock = threading.Lock()
         self._file: BinaryIO | None = None
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = path.open("ab")
+            # Owner-only: a run's log can hold what connectors print about their config.
+            self._file = open_private_append(path)
 
     def write_lines(self, source: str, lines: Sequence[bytes]) -> None:
         if self._file is None or not lines:

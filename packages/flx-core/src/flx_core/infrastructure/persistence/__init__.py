@@ -15,5 +15,9 @@ from flx_core.infrastructure.persistence.migrate import (
     is_up_to_date as is_up_to_date,
     upgrade as upgrade,
 )
+from flx_core.infrastructure.persistence.repositories import (
+    reseal_secrets as reseal_secrets,
+    stored_secrets as stored_secrets,
+)
 from flx_core.infrastructure.persistence.tables import metadata as metadata
 from flx_core.infrastructure.persistence.unit_of_work import SqlUnitOfWork as SqlUnitOfWork

@@ -9,6 +9,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from flx_core.config import FlxSettings
+from flx_core.infrastructure.private_files import init_database_dir
 
 
 def database_url(settings: FlxSettings) -> str:
@@ -52,6 +53,14 @@ def sqlite_path(url: str) -> Path | None:
     return Path(path) if path and path != ":memory:" else None
 
 
+def prepare_sqlite(url: str) -> None:
+    """Create the SQLite file owner-only (0600, in a 0700 directory) before anything connects:
+    SQLite would create it with the umask's mode, and its journal files copy that mode."""
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        init_database_dir(path)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy, not the driver, decide where transactions begin, so that SAVEPOINTs
     # and rollbacks behave as on PostgreSQL (the driver's own handling commits early).
@@ -77,7 +86,7 @@ def _sqlite_begin(conn: Any) -> None:
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     path = sqlite_path(url)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        prepare_sqlite(url)
         engine = create_async_engine(async_url(url), echo=echo, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)

@@ -10,9 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flx_core.infrastructure.persistence.engine import sync_url
+from flx_core.infrastructure.persistence.engine import prepare_sqlite, sync_url
+
+if TYPE_CHECKING:
+    from flx_core.config import FlxSettings
+    from flx_core.infrastructure.secret_cipher import SecretCipher
 
 
 @dataclass(frozen=True)
@@ -30,7 +34,7 @@ CORE_MIGRATIONS = MigrationSet(
     name="core",
     script_location=Path(__file__).parent / "migrations",
     version_table="flx_core_alembic_version",
-    head="0002_core",
+    head="0003_core",
 )
 
 
@@ -57,14 +61,23 @@ def discover_migration_sets() -> list[MigrationSet]:
     return ordered
 
 
-def _config(ms: MigrationSet, url: str) -> Any:
+def _config(ms: MigrationSet, url: str, settings: FlxSettings | None = None) -> Any:
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(ms.script_location))
     cfg.set_main_option("sqlalchemy.url", sync_url(url).replace("%", "%%"))
     cfg.attributes["version_table"] = ms.version_table
+    cfg.attributes["secret_cipher"] = lambda: _cipher(settings)
     return cfg
+
+
+def _cipher(settings: FlxSettings | None) -> SecretCipher:
+    """The cipher of the settings, for migrations that encrypt or decrypt stored secrets."""
+    from flx_core.config import load_settings
+    from flx_core.infrastructure.secret_cipher import secret_cipher
+
+    return secret_cipher(settings or load_settings())
 
 
 def heads(ms: MigrationSet) -> set[str]:
@@ -73,14 +86,25 @@ def heads(ms: MigrationSet) -> set[str]:
     return set(ScriptDirectory.from_config(_config(ms, "sqlite://")).get_heads())
 
 
-def upgrade(url: str, revision: str = "heads", sets: list[MigrationSet] | None = None) -> None:
+def upgrade(
+    url: str,
+    revision: str = "heads",
+    sets: list[MigrationSet] | None = None,
+    *,
+    settings: FlxSettings | None = None,
+) -> None:
+    """Apply migrations. ``settings`` give the secret key to migrations that encrypt
+    (the environment's settings when not given); it is read only if a row needs it."""
     from alembic import command
 
+    prepare_sqlite(url)
     for ms in sets or discover_migration_sets():
-        command.upgrade(_config(ms, url), revision)
+        command.upgrade(_config(ms, url, settings), revision)
 
 
-def downgrade(url: str, revision: str, package: str = "core") -> None:
+def downgrade(
+    url: str, revision: str, package: str = "core", *, settings: FlxSettings | None = None
+) -> None:
     """Downgrade one package's history (``revision`` may be ``base`` or ``-1``)."""
     from alembic import command
 
@@ -88,7 +112,7 @@ def downgrade(url: str, revision: str, package: str = "core") -> None:
     if package not in by_name:
         raise ValueError(f"no migrations for package {package!r} (have {', '.join(by_name)})")
     # Dependents first: downgrading core under tables that reference it would fail.
-    command.downgrade(_config(by_name[package], url), revision)
+    command.downgrade(_config(by_name[package], url, settings), revision)
 
 
 def current(url: str) -> dict[str, str | None]:
@@ -96,6 +120,7 @@ def current(url: str) -> dict[str, str | None]:
     from alembic.runtime.migration import MigrationContext
     from sqlalchemy import create_engine
 
+    prepare_sqlite(url)
     engine = create_engine(sync_url(url))
     out: dict[str, str | None] = {}
     try:

@@ -1,8 +1,15 @@
-"""SQL repositories: map table rows to and from domain aggregates."""
+"""SQL repositories: map table rows to and from domain aggregates.
+
+Secret settings of plugins and pipelines are encrypted here, on the way to the table, and
+decrypted on the way back (see ``flx_core.infrastructure.secret_cipher``): the aggregates
+always carry plain values. A pipeline's setting is secret by the rules of its plugin, whose
+declarations are read from the plugins table in the same session.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import Table, and_, delete, insert, or_, select, update
@@ -25,7 +32,8 @@ from flx_core.domain.ports import (
     StoredEvent,
 )
 from flx_core.domain.pydantic_base import DomainAggregateRoot, DomainEvent
-from flx_core.domain.value_objects import ExecutionStatus, PluginType
+from flx_core.domain.secrets import mask_settings
+from flx_core.domain.value_objects import ExecutionStatus, PluginType, SettingKind
 from flx_core.infrastructure.persistence import tables as t
 from flx_core.infrastructure.persistence.cursor import (
     aware,
@@ -33,6 +41,7 @@ from flx_core.infrastructure.persistence.cursor import (
     encode_cursor,
     parse_time,
 )
+from flx_core.infrastructure.secret_cipher import CLEAR, SecretCipher, inventory
 
 ACTIVE = (ExecutionStatus.PENDING, ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)
 
@@ -65,8 +74,57 @@ async def _save_versioned(
     aggregate.version += 1
 
 
+# -- secret settings --------------------------------------------------------------------
+def secret_names_of(settings: Any) -> frozenset[str]:
+    """The settings a plugin row declares secret (its ``settings`` JSON column)."""
+    return frozenset(
+        s["name"]
+        for s in settings or ()
+        if isinstance(s, dict) and s.get("kind") == SettingKind.SECRET.value
+    )
+
+
+async def declared_secrets(
+    session: AsyncSession, plugins: Collection[str]
+) -> dict[str, frozenset[str]]:
+    """The declared secret settings of the named plugins, by plugin name."""
+    if not plugins:
+        return {}
+    c = t.plugins.c
+    rows = await session.execute(select(c.name, c.settings).where(c.name.in_(list(plugins))))
+    return {name: secret_names_of(settings) for name, settings in rows.all()}
+
+
+def _seal_pipeline_config(
+    config: dict[str, dict[str, Any]], declared: dict[str, frozenset[str]], cipher: SecretCipher
+) -> dict[str, dict[str, Any]]:
+    return {
+        plugin: cipher.seal(values, declared.get(plugin, frozenset()))
+        for plugin, values in config.items()
+    }
+
+
+async def _seal_pipelines_for(session: AsyncSession, cipher: SecretCipher, plugin: Plugin) -> None:
+    """Encrypt the pipeline settings of ``plugin`` that it declares secret and that were
+    stored in clear (set before the declaration)."""
+    names = plugin.secret_names
+    if not names:
+        return
+    c = t.pipelines.c
+    for pid, pname, config in (await session.execute(select(c.id, c.name, c.config))).all():
+        values = config.get(plugin.name)
+        if not isinstance(values, dict) or not inventory(values, names)[CLEAR]:
+            continue
+        sealed = cipher.reseal(values, names, plugin=plugin.name, pipeline=pname)
+        await session.execute(
+            update(t.pipelines).where(c.id == pid).values(config={**config, plugin.name: sealed})
+        )
+
+
 # -- pipelines --------------------------------------------------------------------------
-def _pipeline_values(p: Pipeline) -> dict[str, Any]:
+def _pipeline_values(
+    p: Pipeline, cipher: SecretCipher, declared: dict[str, frozenset[str]]
+) -> dict[str, Any]:
     return {
         "id": p.id,
         "name": p.name,
@@ -74,7 +132,7 @@ def _pipeline_values(p: Pipeline) -> dict[str, Any]:
         "extractor": p.extractor,
         "mappers": list(p.mappers),
         "loader": p.loader,
-        "config": p.config,
+        "config": _seal_pipeline_config(p.config, declared, cipher),
         "select_rules": list(p.select),
         "stream_metadata": p.metadata,
         "schedule": p.schedule.value if p.schedule else None,
@@ -86,8 +144,12 @@ def _pipeline_values(p: Pipeline) -> dict[str, Any]:
     }
 
 
-def _pipeline_from(row: Any) -> Pipeline:
+def _pipeline_from(row: Any, cipher: SecretCipher) -> Pipeline:
     m = row._mapping
+    config = {
+        plugin: cipher.unseal(values, plugin=plugin, pipeline=m["name"])
+        for plugin, values in m["config"].items()
+    }
     return Pipeline(
         id=m["id"],
         name=m["name"],
@@ -95,7 +157,7 @@ def _pipeline_from(row: Any) -> Pipeline:
         extractor=m["extractor"],
         mappers=m["mappers"],
         loader=m["loader"],
-        config=m["config"],
+        config=config,
         select=m["select_rules"],
         metadata=m["stream_metadata"],
         schedule={"value": m["schedule"]} if m["schedule"] else None,
@@ -109,15 +171,22 @@ def _pipeline_from(row: Any) -> Pipeline:
 
 
 class SqlPipelineRepository(PipelineRepository):
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, cipher: SecretCipher) -> None:
         self.session = session
+        self.cipher = cipher
+
+    async def _values(self, pipeline: Pipeline) -> dict[str, Any]:
+        declared = await declared_secrets(self.session, pipeline.config)
+        return _pipeline_values(pipeline, self.cipher, declared)
+
+    def _from(self, row: Any) -> Pipeline:
+        return _pipeline_from(row, self.cipher)
 
     async def add(self, pipeline: Pipeline) -> None:
+        values = await self._values(pipeline)
         try:
             async with self.session.begin_nested():
-                await self.session.execute(
-                    insert(t.pipelines).values(**_pipeline_values(pipeline), version=1)
-                )
+                await self.session.execute(insert(t.pipelines).values(**values, version=1))
         except IntegrityError:
             raise AlreadyExists(f"pipeline {pipeline.name!r} already exists") from None
         pipeline.version = 1
@@ -126,16 +195,16 @@ class SqlPipelineRepository(PipelineRepository):
         row = (
             await self.session.execute(select(t.pipelines).where(t.pipelines.c.id == pipeline_id))
         ).first()
-        return _pipeline_from(row) if row else None
+        return self._from(row) if row else None
 
     async def get_by_name(self, name: str) -> Pipeline | None:
         row = (
             await self.session.execute(select(t.pipelines).where(t.pipelines.c.name == name))
         ).first()
-        return _pipeline_from(row) if row else None
+        return self._from(row) if row else None
 
     async def save(self, pipeline: Pipeline) -> None:
-        await _save_versioned(self.session, t.pipelines, pipeline, _pipeline_values(pipeline))
+        await _save_versioned(self.session, t.pipelines, pipeline, await self._values(pipeline))
 
     async def delete(self, pipeline: Pipeline) -> None:
         await self.session.execute(delete(t.pipelines).where(t.pipelines.c.id == pipeline.id))
@@ -157,7 +226,7 @@ class SqlPipelineRepository(PipelineRepository):
             (after,) = decode_cursor(cursor, 1)
             query = query.where(c.name > after)
         rows = (await self.session.execute(query)).all()
-        items = [_pipeline_from(r) for r in rows]
+        items = [self._from(r) for r in rows]
         if flt.tag:
             # Tags are a JSON list; filtering in Python keeps one query for both databases.
             items = [p for p in items if flt.tag in p.tags]
@@ -168,7 +237,7 @@ class SqlPipelineRepository(PipelineRepository):
 
 
 # -- plugins ----------------------------------------------------------------------------
-def _plugin_values(p: Plugin) -> dict[str, Any]:
+def _plugin_values(p: Plugin, cipher: SecretCipher) -> dict[str, Any]:
     return {
         "id": p.id,
         "name": p.name,
@@ -178,41 +247,44 @@ def _plugin_values(p: Plugin) -> dict[str, Any]:
         "namespace": p.namespace,
         "executable": p.executable,
         "settings": [s.model_dump(mode="json") for s in p.settings],
-        "config": p.config,
+        "config": cipher.seal(p.config, p.secret_names),
         "capabilities": list(p.capabilities),
         "created_at": p.created_at,
         "updated_at": p.updated_at,
     }
 
 
-def _plugin_from(row: Any) -> Plugin:
+def _plugin_from(row: Any, cipher: SecretCipher) -> Plugin:
     m = dict(row._mapping)
     m["created_at"], m["updated_at"] = aware(m["created_at"]), aware(m["updated_at"])
+    m["config"] = cipher.unseal(m["config"], plugin=m["name"])
     return Plugin.model_validate(m)
 
 
 class SqlPluginRepository(PluginRepository):
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, cipher: SecretCipher) -> None:
         self.session = session
+        self.cipher = cipher
 
     async def add(self, plugin: Plugin) -> None:
+        values = _plugin_values(plugin, self.cipher)
         try:
             async with self.session.begin_nested():
-                await self.session.execute(
-                    insert(t.plugins).values(**_plugin_values(plugin), version=1)
-                )
+                await self.session.execute(insert(t.plugins).values(**values, version=1))
         except IntegrityError:
             raise AlreadyExists(f"plugin {plugin.name!r} already exists") from None
         plugin.version = 1
+        await _seal_pipelines_for(self.session, self.cipher, plugin)
 
     async def get_by_name(self, name: str) -> Plugin | None:
         row = (
             await self.session.execute(select(t.plugins).where(t.plugins.c.name == name))
         ).first()
-        return _plugin_from(row) if row else None
+        return _plugin_from(row, self.cipher) if row else None
 
     async def save(self, plugin: Plugin) -> None:
-        await _save_versioned(self.session, t.plugins, plugin, _plugin_values(plugin))
+        await _save_versioned(self.session, t.plugins, plugin, _plugin_values(plugin, self.cipher))
+        await _seal_pipelines_for(self.session, self.cipher, plugin)
 
     async def delete(self, plugin: Plugin) -> None:
         await self.session.execute(delete(t.plugins).where(t.plugins.c.id == plugin.id))
@@ -221,7 +293,7 @@ class SqlPluginRepository(PluginRepository):
         query = select(t.plugins).order_by(t.plugins.c.plugin_type, t.plugins.c.name)
         if plugin_type is not None:
             query = query.where(t.plugins.c.plugin_type == plugin_type.value)
-        return [_plugin_from(r) for r in (await self.session.execute(query)).all()]
+        return [_plugin_from(r, self.cipher) for r in (await self.session.execute(query)).all()]
 
 
 # -- executions -------------------------------------------------------------------------
@@ -315,7 +387,24 @@ class SqlEventStore(EventStore):
             }
             for e in events
         ]
+        await self._mask_declared(rows)
         await self.session.execute(insert(t.events), rows)
+
+    async def _mask_declared(self, rows: list[dict[str, Any]]) -> None:
+        """Mask, in recorded pipeline config changes, the settings their plugins declare
+        secret (the aggregate masked those that look secret, not knowing the plugins)."""
+        configs = []
+        for row in rows:
+            changes = row["payload"].get("changes")
+            if isinstance(changes, dict) and isinstance(changes.get("config"), dict):
+                configs.append(changes["config"])
+        if not configs:
+            return
+        declared = await declared_secrets(self.session, {p for c in configs for p in c})
+        for config in configs:
+            for plugin, values in config.items():
+                if isinstance(values, dict) and declared.get(plugin):
+                    config[plugin] = mask_settings(values, declared[plugin])
 
     async def list(self, flt: EventFilter, *, limit: int = 100) -> list[StoredEvent]:
         c = t.events.c
@@ -336,3 +425,52 @@ class SqlEventStore(EventStore):
             m["occurred_at"] = aware(m["occurred_at"])
             out.append(StoredEvent.model_validate(m))
         return out
+
+
+# -- re-encryption ----------------------------------------------------------------------
+async def stored_secrets(session: AsyncSession) -> Counter[str]:
+    """How many stored secrets each key id encrypts (``clear``: not encrypted)."""
+    found: Counter[str] = Counter()
+    declared: dict[str, frozenset[str]] = {}
+    for name, settings, config in (
+        await session.execute(select(t.plugins.c.name, t.plugins.c.settings, t.plugins.c.config))
+    ).all():
+        declared[name] = secret_names_of(settings)
+        found.update(inventory(config, declared[name]))
+    for (config,) in (await session.execute(select(t.pipelines.c.config))).all():
+        for plugin, values in config.items():
+            found.update(inventory(values, declared.get(plugin, frozenset())))
+    return found
+
+
+async def reseal_secrets(session: AsyncSession, cipher: SecretCipher) -> dict[str, int]:
+    """Store every secret under the newest key (older keys and clear values re-encrypted);
+    returns how many rows of each table changed. The versions of the rows do not move: the
+    aggregates' values are the same."""
+    primary = cipher.primary_id()
+
+    def stale(values: dict[str, Any], names: frozenset[str]) -> bool:
+        return any(kid != primary for kid in inventory(values, names))
+
+    changed = {"plugins": 0, "pipelines": 0}
+    declared: dict[str, frozenset[str]] = {}
+    p = t.plugins.c
+    for pid, name, settings, config in (
+        await session.execute(select(p.id, p.name, p.settings, p.config))
+    ).all():
+        names = declared[name] = secret_names_of(settings)
+        if stale(config, names):
+            sealed = cipher.reseal(config, names, plugin=name)
+            await session.execute(update(t.plugins).where(p.id == pid).values(config=sealed))
+            changed["plugins"] += 1
+    q = t.pipelines.c
+    for pid, pname, config in (await session.execute(select(q.id, q.name, q.config))).all():
+        if not any(stale(v, declared.get(k, frozenset())) for k, v in config.items()):
+            continue
+        sealed = {
+            k: cipher.reseal(v, declared.get(k, frozenset()), plugin=k, pipeline=pname)
+            for k, v in config.items()
+        }
+        await session.execute(update(t.pipelines).where(q.id == pid).values(config=sealed))
+        changed["pipelines"] += 1
+    return changed

@@ -15,24 +15,30 @@ from flx_core.infrastructure.persistence.repositories import (
     SqlPipelineRepository,
     SqlPluginRepository,
 )
+from flx_core.infrastructure.secret_cipher import SecretCipher
 
 
 class SqlUnitOfWork(UnitOfWork):
+    """``cipher`` encrypts the secret settings of plugins and pipelines in their tables."""
+
     session: AsyncSession
 
     def __init__(
         self,
         session_factory: async_sessionmaker[Any],
         extra: Mapping[type[Any], Callable[[AsyncSession], Any]] | None = None,
+        *,
+        cipher: SecretCipher,
     ) -> None:
         self._session_factory = session_factory
         self._extra = dict(extra or {})
+        self.cipher = cipher
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
         self.session = self._session_factory()
-        self.pipelines = SqlPipelineRepository(self.session)
-        self.plugins = SqlPluginRepository(self.session)
+        self.pipelines = SqlPipelineRepository(self.session, self.cipher)
+        self.plugins = SqlPluginRepository(self.session, self.cipher)
         self.executions = SqlExecutionRepository(self.session)
         self.events = SqlEventStore(self.session)
         self.repositories = {port: make(self.session) for port, make in self._extra.items()}
