@@ -1,12 +1,12 @@
-"""Example FLX plugin: POST a JSON document to a webhook when a pipeline execution fails.
+"""Example FLX extension: POST a JSON document to a webhook when a pipeline execution fails.
 
-Loaded from a plugin folder (this directory, with its ``flx-plugin.toml``) or through the
-``flx.plugins`` entry point of its distribution. Modules refer to each other with relative
-imports, as folder plugins must.
+Loaded from an extension folder (this directory, with its ``flx-extension.toml``) or through
+the ``flx.extensions`` entry point of its distribution. Modules refer to each other with
+relative imports, as folder extensions must.
 """
 
 from __future__ import annotations
 
-from .plugin import WebhookPlugin
+from .extension import WebhookExtension
 
-__all__ = ["WebhookPlugin"]
+__all__ = ["WebhookExtension"]

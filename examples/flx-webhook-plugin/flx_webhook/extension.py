@@ -1,9 +1,9 @@
-"""The plugin: a webhook on failed executions, and `flx webhook test`.
+"""The extension: a webhook on failed executions, and `flx webhook test`.
 
-The URL comes from ``FLX_WEBHOOK_URL``, else from the plugin's options in
-``$FLX_HOME/plugins.toml``::
+The URL comes from ``FLX_WEBHOOK_URL``, else from the extension's options in
+``$FLX_HOME/extensions.toml``::
 
-    [plugins.webhook]
+    [extensions.webhook]
     url = "https://hooks.example.com/flx"
     timeout = 5
 """
@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import click
 
 from flx_core.domain.events import ExecutionFailed
-from flx_plugin import FlxPlugin, PluginContext
+from flx_plugin import ExtensionContext, FlxExtension
 
 from .post import post_json
 
@@ -46,7 +46,7 @@ def failure_payload(event: ExecutionFailed) -> dict[str, Any]:
 def webhook_commands(options: Mapping[str, Any]) -> click.Group:
     @click.group("webhook")
     def group() -> None:
-        """The webhook plugin: posts JSON when an execution fails."""
+        """The webhook extension: posts JSON when an execution fails."""
 
     @group.command("test")
     @click.option("--url", default=None, help=f"Where to post (default: {URL_VARIABLE}).")
@@ -54,7 +54,7 @@ def webhook_commands(options: Mapping[str, Any]) -> click.Group:
         """Send a test payload to the webhook."""
         target = url or webhook_url(options)
         if not target:
-            raise click.ClickException(f"no URL: give --url, set {URL_VARIABLE} or plugins.toml")
+            raise click.ClickException(f"no URL: give --url, set {URL_VARIABLE} or extensions.toml")
         payload = {"event": "test", "source": "flx", "sent_at": datetime.now(UTC).isoformat()}
         try:
             status = post_json(target, payload, float(options.get("timeout", 10)))
@@ -65,14 +65,14 @@ def webhook_commands(options: Mapping[str, Any]) -> click.Group:
     return group
 
 
-class WebhookPlugin(FlxPlugin):
+class WebhookExtension(FlxExtension):
     name = "webhook"
     version = "1.0.0"
     description = "Posts a JSON webhook when a pipeline execution fails"
     flx = ">=0.1"
     provides = ("event:ExecutionFailed", "cli:webhook")
 
-    def activate(self, context: PluginContext) -> None:
+    def activate(self, context: ExtensionContext) -> None:
         self.context = context
         context.add_cli_command(webhook_commands(context.config))
         context.subscribe(ExecutionFailed, self.on_failed)

@@ -1,5 +1,5 @@
-"""`flx plugin watch|info|reload|doctor` and plugin commands, through real processes, real
-file changes and a real HTTP server."""
+"""`flx extension list|info|reload|watch|doctor`, `flx plugin list` beside it, and commands
+that extensions add, through real processes, real file changes and a real HTTP server."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def flx(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def info(env: dict[str, str], name: str = "webhook") -> dict[str, Any] | None:
-    result = flx(env, "--json", "plugin", "info", name)
+    result = flx(env, "--json", "extension", "info", name)
     return json.loads(result.stdout) if result.returncode == 0 else None
 
 
@@ -49,7 +49,7 @@ def status_row(watch_dir: Path, name: str = "webhook") -> dict[str, Any] | None:
         status = json.loads((watch_dir / ".status.json").read_text())
     except (OSError, ValueError):
         return None
-    return next((r for r in status["plugins"] if r["name"] == name), None)
+    return next((r for r in status["extensions"] if r["name"] == name), None)
 
 
 def wait_for(predicate: Callable[[], Any], what: str, deadline: float = 30) -> Any:
@@ -63,11 +63,11 @@ def wait_for(predicate: Callable[[], Any], what: str, deadline: float = 30) -> A
 
 
 class Watcher:
-    """`flx plugin watch` in its own process, its output collected line by line."""
+    """`flx extension watch` in its own process, its output collected line by line."""
 
     def __init__(self, env: dict[str, str]) -> None:
         self.proc = subprocess.Popen(
-            [FLX, "plugin", "watch", "--debounce", "300"],
+            [FLX, "extension", "watch", "--debounce", "300"],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -122,7 +122,7 @@ def receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
 def test_watch_loads_reloads_keeps_old_on_break_and_unloads(tmp_path: Path) -> None:
     home = tmp_path / "home"
     env = env_for(home)
-    watch_dir = home / "plugins.d"
+    watch_dir = home / "extensions.d"
     watcher = Watcher(env)
     try:
         wait_for(lambda: watcher.said("watching"), "the watcher start")
@@ -135,12 +135,12 @@ def test_watch_loads_reloads_keeps_old_on_break_and_unloads(tmp_path: Path) -> N
         assert active["source"] == str(folder) and active["origin"] == "directory"
         assert active["activated_at"]
 
-        manifest = folder / "flx-plugin.toml"
+        manifest = folder / "flx-extension.toml"
         manifest.write_text(manifest.read_text().replace('"1.0.0"', '"1.1.0"'))
         wait_for(lambda: (status_row(watch_dir) or {}).get("version") == "1.1.0", "the reload")
         assert info(env)["version"] == "1.1.0"
 
-        with (folder / "flx_webhook" / "plugin.py").open("a") as fh:
+        with (folder / "flx_webhook" / "extension.py").open("a") as fh:
             fh.write("\ndef broken(:\n")
         manifest.write_text(manifest.read_text().replace('"1.1.0"', '"1.2.0"'))
         wait_for(
@@ -151,14 +151,14 @@ def test_watch_loads_reloads_keeps_old_on_break_and_unloads(tmp_path: Path) -> N
         assert kept["state"] == "active" and kept["version"] == "1.1.0"
         assert "SyntaxError" in kept["reason"]
 
-        asked = flx(env, "plugin", "reload", "webhook")
+        asked = flx(env, "extension", "reload", "webhook")
         assert asked.returncode == 1 and "webhook did not reload" in asked.stderr
         assert "SyntaxError" in asked.stderr
 
         shutil.rmtree(folder)
         wait_for(lambda: status_row(watch_dir) is None and watcher.said("unloaded"), "unload")
-        gone = flx(env, "plugin", "info", "webhook")
-        assert gone.returncode == 1 and "no extension plugin named 'webhook'" in gone.stderr
+        gone = flx(env, "extension", "info", "webhook")
+        assert gone.returncode == 1 and "no extension named 'webhook'" in gone.stderr
     finally:
         code = watcher.stop()
     assert code == 0
@@ -166,7 +166,7 @@ def test_watch_loads_reloads_keeps_old_on_break_and_unloads(tmp_path: Path) -> N
     said = "\n".join(watcher.lines)
     assert f"active webhook 1.0.0 ({folder})" in said
     assert f"reloaded webhook 1.1.0 ({folder})" in said
-    assert "reload failed webhook: cannot import flx_webhook:WebhookPlugin: SyntaxError" in said
+    assert "reload failed webhook: cannot import flx_webhook:WebhookExtension: SyntaxError" in said
     assert "(previous version 1.1.0 stays active)" in said
     assert "unloaded webhook" in said
 
@@ -174,12 +174,12 @@ def test_watch_loads_reloads_keeps_old_on_break_and_unloads(tmp_path: Path) -> N
 def test_reload_asks_the_running_watcher(tmp_path: Path) -> None:
     home = tmp_path / "home"
     env = env_for(home)
-    shutil.copytree(EXAMPLE, home / "plugins.d" / "webhook")
+    shutil.copytree(EXAMPLE, home / "extensions.d" / "webhook")
     watcher = Watcher(env)
     try:
         wait_for(lambda: watcher.said("watching"), "the watcher start")
         first = info(env)["activated_at"]
-        asked = flx(env, "plugin", "reload", "webhook")
+        asked = flx(env, "extension", "reload", "webhook")
         assert asked.returncode == 0, asked.stderr
         assert asked.stdout.startswith("reloaded webhook 1.0.0 in the watcher (pid ")
         assert info(env)["activated_at"] > first
@@ -190,7 +190,7 @@ def test_reload_asks_the_running_watcher(tmp_path: Path) -> None:
 def test_doctor_names_cycle_and_conflict(tmp_path: Path) -> None:
     home = tmp_path / "home"
     env = env_for(home)
-    plugins = home / "plugins.d"
+    folders = home / "extensions.d"
     specs = {
         "a": ("1.0.0", ["b"]),
         "b": ("1.0.0", ["a"]),
@@ -199,15 +199,15 @@ def test_doctor_names_cycle_and_conflict(tmp_path: Path) -> None:
         "ok": ("1.0.0", []),
     }
     for name, (version, requires) in specs.items():
-        (plugins / name / "code").mkdir(parents=True)
-        (plugins / name / "code" / "__init__.py").write_text(
+        (folders / name / "code").mkdir(parents=True)
+        (folders / name / "code" / "__init__.py").write_text(
             "class P:\n    def activate(self, context):\n        pass\nplugin = P()\n"
         )
         reqs = ", ".join(f'"{r}"' for r in requires)
-        (plugins / name / "flx-plugin.toml").write_text(
+        (folders / name / "flx-extension.toml").write_text(
             f'name = "{name}"\nversion = "{version}"\nentry = "code:plugin"\nrequires = [{reqs}]\n'
         )
-    result = flx(env, "plugin", "doctor")
+    result = flx(env, "extension", "doctor")
     assert result.returncode == 1
     assert "cycle: a -> b -> a" in result.stdout or "cycle: b -> a -> b" in result.stdout
     assert (
@@ -216,52 +216,52 @@ def test_doctor_names_cycle_and_conflict(tmp_path: Path) -> None:
     )
     assert "load order: alerts 1.3.0, ok 1.0.0" in result.stdout
 
-    report = json.loads(flx(env, "--json", "plugin", "doctor").stdout)
+    report = json.loads(flx(env, "--json", "extension", "doctor").stdout)
     assert set(report["failed"]) == {"a", "b", "needs-new"} and not report["ok"]
     assert info(env, "needs-new")["state"] == "failed"
     assert info(env, "ok")["state"] == "resolved" and info(env, "ok")["live"] is False
 
-    shutil.rmtree(plugins / "a")
-    shutil.rmtree(plugins / "needs-new")
-    fine = flx(env, "plugin", "doctor")
+    shutil.rmtree(folders / "a")
+    shutil.rmtree(folders / "needs-new")
+    fine = flx(env, "extension", "doctor")
     assert fine.returncode == 1 and "requires a, which is missing" in fine.stdout
-    shutil.rmtree(plugins / "b")
-    assert flx(env, "plugin", "doctor").returncode == 0
+    shutil.rmtree(folders / "b")
+    assert flx(env, "extension", "doctor").returncode == 0
 
 
-def test_plugins_toml_pins_and_disables_and_reload_checks_loading(tmp_path: Path) -> None:
+def test_extensions_toml_pins_and_disables_and_reload_checks_loading(tmp_path: Path) -> None:
     home = tmp_path / "home"
     env = env_for(home)
     for version in ("1.0.0", "1.1.0"):
-        folder = home / "plugins.d" / f"webhook-{version}"
+        folder = home / "extensions.d" / f"webhook-{version}"
         shutil.copytree(EXAMPLE, folder)
-        manifest = folder / "flx-plugin.toml"
+        manifest = folder / "flx-extension.toml"
         manifest.write_text(manifest.read_text().replace('"1.0.0"', f'"{version}"'))
     chosen = info(env)
     assert chosen["version"] == "1.1.0" and chosen["versions"] == ["1.0.0", "1.1.0"]
-    (home / "plugins.toml").write_text('[plugins.webhook]\nversion = "==1.0.0"\n')
+    (home / "extensions.toml").write_text('[extensions.webhook]\nversion = "==1.0.0"\n')
     assert info(env)["version"] == "1.0.0"
 
-    checked = flx(env, "plugin", "reload", "webhook")
+    checked = flx(env, "extension", "reload", "webhook")
     assert checked.returncode == 0, checked.stderr
-    assert checked.stdout.startswith("webhook 1.0.0 loads (no `flx plugin watch` runs")
+    assert checked.stdout.startswith("webhook 1.0.0 loads (no `flx extension watch` runs")
 
-    (home / "plugins.toml").write_text("[plugins.webhook]\nenabled = false\n")
+    (home / "extensions.toml").write_text("[extensions.webhook]\nenabled = false\n")
     off = info(env)
-    assert off["state"] == "inactive" and off["reason"] == "disabled in plugins.toml"
-    refused = flx(env, "plugin", "reload", "webhook")
-    assert refused.returncode == 1 and "disabled in plugins.toml" in refused.stderr
+    assert off["state"] == "inactive" and off["reason"] == "disabled in extensions.toml"
+    refused = flx(env, "extension", "reload", "webhook")
+    assert refused.returncode == 1 and "disabled in extensions.toml" in refused.stderr
 
-    (home / "plugins.toml").write_text('[plugins.webhook]\nversion = "not a spec"\n')
-    bad = flx(env, "plugin", "doctor")
-    assert bad.returncode == 2 and "plugins.webhook.version 'not a spec'" in bad.stderr
+    (home / "extensions.toml").write_text('[extensions.webhook]\nversion = "not a spec"\n')
+    bad = flx(env, "extension", "doctor")
+    assert bad.returncode == 2 and "extensions.webhook.version 'not a spec'" in bad.stderr
 
 
-def test_a_plugin_command_posts_to_a_real_server(tmp_path: Path, receiver) -> None:
+def test_an_extension_command_posts_to_a_real_server(tmp_path: Path, receiver) -> None:
     url, received = receiver
     home = tmp_path / "home"
     env = env_for(home)
-    shutil.copytree(EXAMPLE, home / "plugins.d" / "webhook")
+    shutil.copytree(EXAMPLE, home / "extensions.d" / "webhook")
     result = flx(env, "webhook", "test", "--url", url)
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"posted a test payload to {url}: HTTP 204\n"
@@ -274,7 +274,7 @@ def test_a_failed_run_posts_the_webhook(tmp_path: Path, receiver) -> None:
     url, received = receiver
     home = tmp_path / "home"
     env = {**env_for(home), "FLX_WEBHOOK_URL": url}
-    shutil.copytree(EXAMPLE, home / "plugins.d" / "webhook")
+    shutil.copytree(EXAMPLE, home / "extensions.d" / "webhook")
     for name in ("tap-broken", "target-any"):
         script = tmp_path / name
         script.write_text("#!/bin/sh\necho 'it broke' >&2\nexit 3\n")
@@ -289,3 +289,87 @@ def test_a_failed_run_posts_the_webhook(tmp_path: Path, receiver) -> None:
     (payload,) = received
     assert payload["event"] == "execution_failed" and payload["pipeline"] == "orders"
     assert payload["execution_id"] and payload["error"]
+
+
+def test_extension_list_and_plugin_list_each_show_their_own(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = env_for(home)
+    shutil.copytree(EXAMPLE, home / "extensions.d" / "webhook")
+    tap = tmp_path / "tap-any"
+    tap.write_text("#!/bin/sh\nexit 0\n")
+    tap.chmod(0o755)
+    added = flx(env, "plugin", "add", "extractor", "tap-any", "--executable", str(tap))
+    assert added.returncode == 0, added.stderr
+
+    after = flx(env, "extension", "list", "--json")
+    before = flx(env, "--json", "extension", "list")
+    assert after.returncode == 0 and before.returncode == 0, after.stderr + before.stderr
+    extensions = json.loads(after.stdout)
+    assert extensions == json.loads(before.stdout)
+    assert [(e["name"], e["kind"], e["state"]) for e in extensions] == [
+        ("webhook", "extension", "resolved")
+    ]
+    assert extensions[0]["source"] == str(home / "extensions.d" / "webhook")
+    table = flx(env, "extension", "list")
+    assert table.returncode == 0 and "webhook" in table.stdout and "tap-any" not in table.stdout
+
+    for args in (("plugin", "list", "--json"), ("--json", "plugin", "list")):
+        listed = flx(env, *args)
+        assert listed.returncode == 0, listed.stderr
+        connectors = json.loads(listed.stdout)
+        assert isinstance(connectors, list)
+        kinds = {c["name"]: c["kind"] for c in connectors}
+        assert kinds["tap-any"] == "extractor" and "webhook" not in kinds
+        assert {c["kind"] for c in connectors} <= {"extractor", "loader", "mapper", "utility"}
+    people = flx(env, "plugin", "list")
+    assert people.returncode == 0 and "tap-any" in people.stdout
+    assert "webhook" not in people.stdout and "Extensions" not in people.stdout
+
+
+def test_every_extension_command_takes_json_after_it(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = env_for(home)
+    shutil.copytree(EXAMPLE, home / "extensions.d" / "webhook")
+    shown = flx(env, "extension", "info", "webhook", "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["version"] == "1.0.0"
+    report = flx(env, "extension", "doctor", "--json")
+    assert report.returncode == 0, report.stderr
+    assert json.loads(report.stdout)["order"][0]["name"] == "webhook"
+    checked = flx(env, "extension", "reload", "webhook", "--json")
+    assert checked.returncode == 0, checked.stderr
+    assert json.loads(checked.stdout) == {
+        "name": "webhook",
+        "version": "1.0.0",
+        "reloaded": False,
+        "pid": None,
+    }
+    empty = env_for(tmp_path / "empty-home")
+    assert json.loads(flx(empty, "extension", "list", "--json").stdout) == []
+    nothing = flx(empty, "extension", "list")
+    assert nothing.returncode == 0 and nothing.stdout.startswith("no extensions (folders in ")
+
+
+def test_the_extension_commands_left_flx_plugin(tmp_path: Path) -> None:
+    env = env_for(tmp_path / "home")
+    for command in ("info", "reload", "watch", "doctor"):
+        moved = flx(env, "plugin", command, "--help")
+        assert moved.returncode == 2 and f"No such command '{command}'" in moved.stderr
+    listed = flx(env, "--help")
+    assert "extension" in listed.stdout
+
+
+def test_flx_plugin_names_written_earlier_still_load(tmp_path: Path) -> None:
+    """A watched directory under its earlier name, a folder with ``flx-plugin.toml`` and a
+    ``plugins.toml``, as operators wrote them before."""
+    home = tmp_path / "home"
+    env = env_for(home)
+    folder = home / "plugins.d" / "webhook"
+    shutil.copytree(EXAMPLE, folder)
+    (folder / "flx-extension.toml").rename(folder / "flx-plugin.toml")
+    (home / "plugins.toml").write_text("[plugins.webhook]\ntimeout = 3\n")
+    shown = info(env)
+    assert shown is not None and shown["state"] == "resolved"
+    assert shown["source"] == str(folder)
+    (home / "plugins.toml").write_text("[plugins.webhook]\nenabled = false\n")
+    assert info(env)["reason"] == "disabled in plugins.toml"

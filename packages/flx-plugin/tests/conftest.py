@@ -1,4 +1,4 @@
-"""Plugin folders written on the fly, a real application to activate them on, and polling."""
+"""Extension folders written on the fly, a real application to activate them on, and polling."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import pytest
 
 from flx_core.application import Application, core_module
 from flx_core.testing import InMemoryWorld
-from flx_plugin import PluginConfig, PluginManager
+from flx_plugin import ExtensionConfig, ExtensionManager
 
-PLUGIN_CODE = """
+EXTENSION_CODE = """
 from flx_core.application import Command
 from flx_core.domain import Permission, ServiceResult
 
@@ -36,7 +36,7 @@ plugin = Plugin()
 IDLE_CODE = "class P:\n    def activate(self, context):\n        pass\n\nplugin = P()\n"
 
 
-def write_plugin(
+def write_extension(
     root: Path,
     folder: str,
     *,
@@ -50,7 +50,7 @@ def write_plugin(
     (path / "pkg").mkdir(parents=True, exist_ok=True)
     (path / "pkg" / "__init__.py").write_text(IDLE_CODE if code is None else code)
     reqs = ", ".join(f'"{r}"' for r in (requires or []))
-    (path / "flx-plugin.toml").write_text(
+    (path / "flx-extension.toml").write_text(
         f'name = "{name or folder}"\nversion = "{version}"\nentry = "pkg:plugin"\n'
         f'requires = [{reqs}]\nflx = "{flx}"\n'
     )
@@ -58,24 +58,24 @@ def write_plugin(
 
 
 @pytest.fixture
-def plugin_dir(tmp_path: Path) -> Path:
-    root = tmp_path / "plugins.d"
+def extension_dir(tmp_path: Path) -> Path:
+    root = tmp_path / "extensions.d"
     root.mkdir()
     return root.resolve()
 
 
 @pytest.fixture
-def make_plugin(plugin_dir: Path) -> Callable[..., Path]:
+def make_extension(extension_dir: Path) -> Callable[..., Path]:
     def make(folder: str, **kw: object) -> Path:
-        return write_plugin(plugin_dir, folder, **kw)  # type: ignore[arg-type]
+        return write_extension(extension_dir, folder, **kw)  # type: ignore[arg-type]
 
     return make
 
 
 @pytest.fixture
-def plugin_code() -> str:
+def extension_code() -> str:
     """A plugin registering command Ping{tag} answering {answer} (fill with .format)."""
-    return PLUGIN_CODE
+    return EXTENSION_CODE
 
 
 @pytest.fixture
@@ -86,17 +86,17 @@ def app() -> Application:
 
 
 @pytest.fixture
-def manager_for(plugin_dir: Path) -> Iterator[Callable[..., PluginManager]]:
-    """Managers over the plugin directory (no entry points), stopped at the end."""
-    made: list[PluginManager] = []
+def manager_for(extension_dir: Path) -> Iterator[Callable[..., ExtensionManager]]:
+    """Managers over the extension directory (no entry points), stopped at the end."""
+    made: list[ExtensionManager] = []
 
-    def make(app: Application | None = None, **kw: object) -> PluginManager:
-        config = PluginConfig(
-            watch_dir=plugin_dir,
+    def make(app: Application | None = None, **kw: object) -> ExtensionManager:
+        config = ExtensionConfig(
+            watch_dir=extension_dir,
             flx_version="0.1.0",
-            path=plugin_dir.parent / "plugins.toml",
+            path=extension_dir.parent / "extensions.toml",
         )
-        manager = PluginManager(config, app, entry_points=False, **kw)  # type: ignore[arg-type]
+        manager = ExtensionManager(config, app, entry_points=False, **kw)  # type: ignore[arg-type]
         made.append(manager)
         return manager
 
@@ -124,7 +124,7 @@ def wait_for() -> Callable[..., Awaitable[None]]:
     return until
 
 
-def _module_of(manager: PluginManager, name: str, module: str = "pkg") -> Any:
+def _module_of(manager: ExtensionManager, name: str, module: str = "pkg") -> Any:
     loaded = manager.records[name].loaded
     assert loaded is not None and loaded.namespace is not None
     return sys.modules[f"{loaded.namespace}.{module}"]
@@ -132,7 +132,7 @@ def _module_of(manager: PluginManager, name: str, module: str = "pkg") -> Any:
 
 @pytest.fixture
 def module_of() -> Callable[..., Any]:
-    """The imported module of a running folder plugin: module_of(manager, name)."""
+    """The imported module of a running folder extension: module_of(manager, name)."""
     return _module_of
 
 
@@ -152,6 +152,7 @@ def install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callabl
         entry_points: dict[str, str],
         files: dict[str, str] | None = None,
         copy: Path | None = None,
+        groups: tuple[str, ...] = ("flx.extensions",),
     ) -> Path:
         import shutil
 
@@ -167,7 +168,7 @@ def install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callabl
         info.mkdir()
         (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
         lines = "".join(f"{name} = {value}\n" for name, value in entry_points.items())
-        (info / "entry_points.txt").write_text(f"[flx.plugins]\n{lines}")
+        (info / "entry_points.txt").write_text("".join(f"[{g}]\n{lines}" for g in groups))
         return site
 
     yield install_

@@ -10,7 +10,7 @@ import click
 from flx_core.application import Application
 from flx_core.domain import Principal
 from flx_core.domain.events import ExecutionFailed
-from flx_plugin import PluginDiscovery, PluginLoader, PluginState
+from flx_plugin import ExtensionDiscovery, ExtensionLoader, ExtensionState
 
 SYSTEM = Principal.system()
 
@@ -61,23 +61,23 @@ async def failed(app: Application, pipeline: str) -> None:
     await app.publish(event, principal=SYSTEM)
 
 
-async def test_seed_usage_scan_then_load(plugin_dir: Path, make_plugin) -> None:
-    make_plugin("hello")
-    plugins = await PluginDiscovery(plugin_dir, entry_points=False).scan()
-    loaded = await PluginLoader().load_plugin(plugins[0])
+async def test_seed_usage_scan_then_load(extension_dir: Path, make_extension) -> None:
+    make_extension("hello")
+    found = await ExtensionDiscovery(extension_dir, entry_points=False).scan()
+    loaded = await ExtensionLoader().load_extension(found[0])
     assert callable(loaded.target.activate)
-    assert loaded.namespace is not None and loaded.namespace.startswith("_flx_plugins.hello_g")
+    assert loaded.namespace is not None and loaded.namespace.startswith("_flx_extensions.hello_g")
     loaded.drop_modules()
 
 
 async def test_every_registration_is_real_and_undone(
-    app, make_plugin, manager_for, module_of
+    app, make_extension, manager_for, module_of
 ) -> None:
-    make_plugin("everything", code=EVERYTHING.format(deactivate=""))
+    make_extension("everything", code=EVERYTHING.format(deactivate=""))
     manager = manager_for(app)
     await manager.start()
     record = manager.records["everything"]
-    assert record.state is PluginState.ACTIVE and record.activated_at is not None
+    assert record.state is ExtensionState.ACTIVE and record.activated_at is not None
     assert record.context is not None and record.context.registrations == 5
     mod = module_of(manager, "everything")
     assert (await app.execute(mod.Shout(), principal=SYSTEM)).value == "HEY"
@@ -87,7 +87,7 @@ async def test_every_registration_is_real_and_undone(
     assert manager.registry.connectors["tap-everything"][1] == ["tap-everything", "--about"]
 
     manager.stop()
-    assert record.state is PluginState.INACTIVE
+    assert record.state is ExtensionState.INACTIVE
     assert (await app.execute(mod.Shout(), principal=SYSTEM)).error_code == "no_handler"
     assert (await app.execute(mod.Count(), principal=SYSTEM)).error_code == "no_handler"
     await failed(app, "orders")
@@ -96,9 +96,9 @@ async def test_every_registration_is_real_and_undone(
 
 
 async def test_a_deactivate_that_raises_still_unregisters(
-    app, make_plugin, manager_for, module_of
+    app, make_extension, manager_for, module_of
 ) -> None:
-    make_plugin("rude", code=EVERYTHING.format(deactivate=RUDE_DEACTIVATE))
+    make_extension("rude", code=EVERYTHING.format(deactivate=RUDE_DEACTIVATE))
     manager = manager_for(app)
     await manager.start()
     mod = module_of(manager, "rude")
@@ -111,30 +111,30 @@ async def test_a_deactivate_that_raises_still_unregisters(
 
 
 async def test_failing_activate_marks_failed_and_leaves_nothing(
-    app, make_plugin, manager_for, plugin_code
+    app, make_extension, manager_for, extension_code
 ) -> None:
-    code = plugin_code.format(tag="C", answer="x").replace(
+    code = extension_code.format(tag="C", answer="x").replace(
         "context.register_command(PingC, pong)",
         "context.register_command(PingC, pong)\n        raise ValueError('half way')",
     )
-    make_plugin("half", code=code)
-    make_plugin("ok")
+    make_extension("half", code=code)
+    make_extension("ok")
     manager = manager_for(app)
     await manager.start()
     half = manager.records["half"]
-    assert half.state is PluginState.FAILED
+    assert half.state is ExtensionState.FAILED
     assert half.reason == "activate() raised ValueError: half way"
-    assert manager.records["ok"].state is PluginState.ACTIVE
+    assert manager.records["ok"].state is ExtensionState.ACTIVE
     assert not any(k.__name__ == "PingC" for k in app._commands)
-    assert not any(k.startswith("_flx_plugins.half_") for k in sys.modules)
+    assert not any(k.startswith("_flx_extensions.half_") for k in sys.modules)
 
 
 async def test_import_errors_and_missing_activate_are_reasons(
-    app, make_plugin, manager_for
+    app, make_extension, manager_for
 ) -> None:
-    make_plugin("syntax", code="def broken(:\n")
-    make_plugin("inert", code="plugin = object()\n")
-    make_plugin("needs-syntax", requires=["syntax"])
+    make_extension("syntax", code="def broken(:\n")
+    make_extension("inert", code="plugin = object()\n")
+    make_extension("needs-syntax", requires=["syntax"])
     manager = manager_for(app)
     await manager.start()
     assert "cannot import pkg:plugin: SyntaxError" in manager.records["syntax"].reason
@@ -144,7 +144,7 @@ async def test_import_errors_and_missing_activate_are_reasons(
     )
 
 
-async def test_dependencies_activate_first_and_stop_last(app, make_plugin, manager_for) -> None:
+async def test_dependencies_activate_first_and_stop_last(app, make_extension, manager_for) -> None:
     log_code = (
         "import builtins\n"
         "class P:\n"
@@ -158,8 +158,8 @@ async def test_dependencies_activate_first_and_stop_last(app, make_plugin, manag
 
     builtins.flx_test_calls = []  # type: ignore[attr-defined]
     try:
-        make_plugin("app", requires=["base"], code=log_code)
-        make_plugin("base", code=log_code)
+        make_extension("app", requires=["base"], code=log_code)
+        make_extension("base", code=log_code)
         manager = manager_for(app)
         await manager.start()
         manager.stop()
@@ -173,25 +173,25 @@ async def test_dependencies_activate_first_and_stop_last(app, make_plugin, manag
         del builtins.flx_test_calls  # type: ignore[attr-defined]
 
 
-async def test_without_a_bus_only_commands_are_collected(make_plugin, manager_for) -> None:
-    make_plugin("everything", code=EVERYTHING.format(deactivate=""))
+async def test_without_a_bus_only_commands_are_collected(make_extension, manager_for) -> None:
+    make_extension("everything", code=EVERYTHING.format(deactivate=""))
     manager = manager_for(None)
     await manager.start()
     record = manager.records["everything"]
-    assert record.state is PluginState.ACTIVE
+    assert record.state is ExtensionState.ACTIVE
     assert record.context is not None and not record.context.has_bus
     assert isinstance(manager.registry.cli_commands["hello"][1], click.Command)
 
 
-async def test_two_plugins_cannot_own_one_command(app, make_plugin, manager_for) -> None:
-    make_plugin("first", code=EVERYTHING.format(deactivate=""))
-    make_plugin("second", code=EVERYTHING.format(deactivate=""))
+async def test_two_extensions_cannot_own_one_command(app, make_extension, manager_for) -> None:
+    make_extension("first", code=EVERYTHING.format(deactivate=""))
+    make_extension("second", code=EVERYTHING.format(deactivate=""))
     manager = manager_for(app)
     await manager.start()
     second = manager.records["second"]
-    assert second.state is PluginState.FAILED
+    assert second.state is ExtensionState.FAILED
     assert second.reason == (
-        "activate() raised ValueError: command 'hello' is already provided by plugin 'first'"
+        "activate() raised ValueError: command 'hello' is already provided by extension 'first'"
     )
     assert manager.registry.cli_commands["hello"][0] == "first"
-    assert manager.records["first"].state is PluginState.ACTIVE
+    assert manager.records["first"].state is ExtensionState.ACTIVE

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from flx_plugin import FlxPlugin, ManifestError, PluginManifest, load_manifest
-from flx_plugin.plugin import manifest_data_of
+from flx_plugin import ExtensionManifest, FlxExtension, ManifestError, load_manifest
+from flx_plugin.extension import manifest_data_of
 
 
 @pytest.mark.parametrize(
@@ -26,7 +26,7 @@ from flx_plugin.plugin import manifest_data_of
     ],
 )
 def test_bad_manifest_names_file_and_field(tmp_path: Path, toml: str, needle: str) -> None:
-    path = tmp_path / "flx-plugin.toml"
+    path = tmp_path / "flx-extension.toml"
     path.write_text(toml)
     with pytest.raises(ManifestError) as info:
         load_manifest(path)
@@ -34,7 +34,7 @@ def test_bad_manifest_names_file_and_field(tmp_path: Path, toml: str, needle: st
 
 
 def test_a_full_manifest(tmp_path: Path) -> None:
-    path = tmp_path / "flx-plugin.toml"
+    path = tmp_path / "flx-extension.toml"
     path.write_text(
         'name = "alerts"\nversion = "1.2.0"\ndescription = "Alerts"\nkind = "extension"\n'
         'requires = ["base>=1,<2"]\nflx = ">=0.1"\nentry = "alerts.plugin:Plugin"\n'
@@ -49,13 +49,13 @@ def test_a_full_manifest(tmp_path: Path) -> None:
 def test_flx_compatibility_uses_the_specifier() -> None:
     from packaging.version import Version
 
-    manifest = PluginManifest(name="x", version="1", entry="m:x", flx=">=0.1,<1")
+    manifest = ExtensionManifest(name="x", version="1", entry="m:x", flx=">=0.1,<1")
     assert manifest.supports(Version("0.1.0"))
     assert not manifest.supports(Version("1.0"))
 
 
-def test_a_flx_plugin_subclass_carries_its_manifest() -> None:
-    class Alerts(FlxPlugin):
+def test_a_flx_extension_subclass_carries_its_manifest() -> None:
+    class Alerts(FlxExtension):
         name = "alerts"
         version = "1.3.0"
         requires = ("base>=1",)

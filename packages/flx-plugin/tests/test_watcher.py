@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from flx_core.domain import Principal
-from flx_plugin import PluginManager, PluginState, read_status, request_reload
+from flx_plugin import ExtensionManager, ExtensionState, read_status, request_reload
 from flx_plugin.watcher import is_relevant
 
 SYSTEM = Principal.system()
@@ -19,14 +19,14 @@ SYSTEM = Principal.system()
 
 @pytest.fixture
 async def watching(
-    app, manager_for, plugin_dir: Path, wait_for
-) -> AsyncIterator[Callable[[], PluginManager]]:
-    """A started manager watching the plugin directory, ready to see changes."""
+    app, manager_for, extension_dir: Path, wait_for
+) -> AsyncIterator[Callable[[], ExtensionManager]]:
+    """A started manager watching the extension directory, ready to see changes."""
     manager = manager_for(app)
     await manager.start()
     stop = asyncio.Event()
     task = asyncio.create_task(manager.watch(stop, debounce_ms=300, step_ms=50))
-    probe = plugin_dir / "probe.txt"
+    probe = extension_dir / "probe.txt"
 
     def poke() -> bool:
         probe.write_text(str(os.urandom(4)))
@@ -39,14 +39,14 @@ async def watching(
     await asyncio.wait_for(task, 30)
 
 
-def row(manager: PluginManager, name: str) -> dict:
+def row(manager: ExtensionManager, name: str) -> dict:
     status = read_status(manager.config.watch_dir)
     assert status is not None and status["pid"] == os.getpid()
-    return next(r for r in status["plugins"] if r["name"] == name)
+    return next(r for r in status["extensions"] if r["name"] == name)
 
 
 async def test_add_edit_break_and_remove_a_folder(
-    app, watching, make_plugin, plugin_code, module_of, wait_for
+    app, watching, make_extension, extension_code, module_of, wait_for
 ) -> None:
     manager = watching()
 
@@ -54,7 +54,7 @@ async def test_add_edit_break_and_remove_a_folder(
         mod = module_of(manager, "live")
         return (await app.execute(mod.PingW(), principal=SYSTEM)).value
 
-    folder = make_plugin("live", code=plugin_code.format(tag="W", answer="a"))
+    folder = make_extension("live", code=extension_code.format(tag="W", answer="a"))
     await wait_for(
         lambda: "live" in manager.records and manager.records["live"].active, "added folder"
     )
@@ -62,7 +62,7 @@ async def test_add_edit_break_and_remove_a_folder(
 
     before = len(manager.events)
     for i in range(5):  # a burst of saves
-        (folder / "pkg" / "__init__.py").write_text(plugin_code.format(tag="W", answer=f"b{i}"))
+        (folder / "pkg" / "__init__.py").write_text(extension_code.format(tag="W", answer=f"b{i}"))
 
     async def last_edit_active() -> bool:
         return await answer() == "b4"
@@ -73,30 +73,32 @@ async def test_add_edit_break_and_remove_a_folder(
 
     (folder / "pkg" / "__init__.py").write_text("def broken(:\n")
     await wait_for(lambda: "SyntaxError" in (manager.records["live"].reason or ""), "broken edit")
-    assert manager.records["live"].state is PluginState.ACTIVE
+    assert manager.records["live"].state is ExtensionState.ACTIVE
     assert await answer() == "b4"
     await wait_for(lambda: "stays active" in (row(manager, "live")["reason"] or ""), "status")
 
     shutil.rmtree(folder)
     await wait_for(lambda: "live" not in manager.records, "removed folder")
     await wait_for(
-        lambda: all(r["name"] != "live" for r in read_status(manager.config.watch_dir)["plugins"]),
-        "status without the removed plugin",
+        lambda: all(
+            r["name"] != "live" for r in read_status(manager.config.watch_dir)["extensions"]
+        ),
+        "status without the removed extension",
     )
 
 
 async def test_reload_requests_from_other_processes_are_answered(
-    watching, make_plugin, plugin_dir: Path, wait_for
+    watching, make_extension, extension_dir: Path, wait_for
 ) -> None:
     manager = watching()
-    make_plugin("asked")
+    make_extension("asked")
     await wait_for(lambda: "asked" in manager.records, "added folder")
     first = manager.records["asked"].activated_at
-    token = request_reload(plugin_dir, "asked")
+    token = request_reload(extension_dir, "asked")
     await wait_for(
-        lambda: token in (read_status(plugin_dir) or {}).get("requests", {}), "an answer"
+        lambda: token in (read_status(extension_dir) or {}).get("requests", {}), "an answer"
     )
-    answer = read_status(plugin_dir)["requests"][token]
+    answer = read_status(extension_dir)["requests"][token]
     assert answer == {
         "name": "asked",
         "ok": True,
@@ -105,33 +107,36 @@ async def test_reload_requests_from_other_processes_are_answered(
         "reason": None,
     }
     assert manager.records["asked"].activated_at > first
-    assert not list((plugin_dir / ".requests").glob("*.json"))
+    assert not list((extension_dir / ".requests").glob("*.json"))
 
 
-async def test_plugins_toml_is_followed(watching, make_plugin, plugin_dir: Path, wait_for) -> None:
+async def test_extensions_toml_is_followed(
+    watching, make_extension, extension_dir: Path, wait_for
+) -> None:
     manager = watching()
-    make_plugin("quiet")
+    make_extension("quiet")
     await wait_for(lambda: "quiet" in manager.records, "added folder")
-    (plugin_dir.parent / "plugins.toml").write_text("[plugins.quiet]\nenabled = false\n")
+    (extension_dir.parent / "extensions.toml").write_text("[extensions.quiet]\nenabled = false\n")
     await wait_for(
-        lambda: manager.records["quiet"].state is PluginState.INACTIVE, "disabled by plugins.toml"
+        lambda: manager.records["quiet"].state is ExtensionState.INACTIVE,
+        "disabled by extensions.toml",
     )
 
 
 async def test_the_status_file_goes_with_the_watcher(
-    app, manager_for, plugin_dir, wait_for
+    app, manager_for, extension_dir, wait_for
 ) -> None:
     manager = manager_for(app)
     await manager.start()
     stop = asyncio.Event()
     task = asyncio.create_task(manager.watch(stop, debounce_ms=300, step_ms=50))
-    await wait_for(lambda: read_status(plugin_dir) is not None, "the status file")
-    status = read_status(plugin_dir)
-    assert status["plugins"] == [] and status["watch_dir"] == str(plugin_dir)
+    await wait_for(lambda: read_status(extension_dir) is not None, "the status file")
+    status = read_status(extension_dir)
+    assert status["extensions"] == [] and status["watch_dir"] == str(extension_dir)
     stop.set()
     await asyncio.wait_for(task, 30)
-    assert not (plugin_dir / ".status.json").exists()
-    assert read_status(plugin_dir) is None
+    assert not (extension_dir / ".status.json").exists()
+    assert read_status(extension_dir) is None
 
 
 def test_noise_is_ignored() -> None:

@@ -1,4 +1,4 @@
-"""The example webhook plugin, from a folder and through an entry point, posting to a real
+"""The example webhook extension, from a folder and through an entry point, posting to a real
 HTTP server."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from flx_core.application import Application
 from flx_core.domain import Principal
 from flx_core.domain.events import ExecutionFailed
-from flx_plugin import PluginConfig, PluginManager, PluginState
+from flx_plugin import ExtensionConfig, ExtensionManager, ExtensionState
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "flx-webhook-plugin"
 
@@ -79,29 +79,31 @@ async def test_from_a_folder_with_the_url_in_the_environment(
     tmp_path: Path, app, receiver: Receiver, monkeypatch
 ) -> None:
     monkeypatch.setenv("FLX_WEBHOOK_URL", receiver.url)
-    watch = tmp_path / "plugins.d"
+    watch = tmp_path / "extensions.d"
     shutil.copytree(EXAMPLE, watch / "webhook")
-    manager = PluginManager(PluginConfig(watch_dir=watch, flx_version="0.1.0"), app)
+    manager = ExtensionManager(ExtensionConfig(watch_dir=watch, flx_version="0.1.0"), app)
     await manager.start()
     record = manager.records["webhook"]
-    assert record.state is PluginState.ACTIVE and record.plugin.origin == "directory"
+    assert record.state is ExtensionState.ACTIVE and record.extension.origin == "directory"
     assert "webhook" in manager.registry.cli_commands
     await fail_an_execution(app)
     assert receiver.received == expected(receiver.received)
 
     manager.stop()
     await fail_an_execution(app)
-    assert len(receiver.received) == 1, "a deactivated plugin must not post"
+    assert len(receiver.received) == 1, "a deactivated extension must not post"
     assert manager.registry.cli_commands == {}
 
 
-async def test_the_url_can_come_from_plugins_toml(tmp_path: Path, app, receiver: Receiver) -> None:
-    watch = tmp_path / "plugins.d"
+async def test_the_url_can_come_from_extensions_toml(
+    tmp_path: Path, app, receiver: Receiver
+) -> None:
+    watch = tmp_path / "extensions.d"
     shutil.copytree(EXAMPLE, watch / "webhook")
-    config = PluginConfig(
+    config = ExtensionConfig(
         watch_dir=watch, flx_version="0.1.0", options={"webhook": {"url": receiver.url}}
     )
-    manager = PluginManager(config, app, entry_points=False)
+    manager = ExtensionManager(config, app, entry_points=False)
     await manager.start()
     await fail_an_execution(app)
     assert [r["pipeline"] for r in receiver.received] == ["demo"]
@@ -110,19 +112,20 @@ async def test_the_url_can_come_from_plugins_toml(tmp_path: Path, app, receiver:
 
 async def test_through_an_entry_point(app, install, tmp_path: Path, receiver: Receiver) -> None:
     declared = tomllib.loads((EXAMPLE / "pyproject.toml").read_text())
-    entry_points = declared["project"]["entry-points"]["flx.plugins"]
+    entry_points = declared["project"]["entry-points"]["flx.extensions"]
     install("flx-webhook-plugin", "1.0.0", entry_points, copy=EXAMPLE / "flx_webhook")
-    config = PluginConfig(
+    config = ExtensionConfig(
         watch_dir=tmp_path / "empty",
         flx_version="0.1.0",
         options={"webhook": {"url": receiver.url, "timeout": 5}},
     )
-    manager = PluginManager(config, app)
+    manager = ExtensionManager(config, app)
     await manager.start()
     record = manager.records["webhook"]
-    assert record.state is PluginState.ACTIVE
+    assert record.state is ExtensionState.ACTIVE
     assert (
-        record.plugin.source == "entry point flx_webhook:WebhookPlugin (flx-webhook-plugin 1.0.0)"
+        record.extension.source
+        == "entry point flx_webhook:WebhookExtension (flx-webhook-plugin 1.0.0)"
     )
     await fail_an_execution(app)
     assert receiver.received == expected(receiver.received)
@@ -132,10 +135,10 @@ async def test_through_an_entry_point(app, install, tmp_path: Path, receiver: Re
 async def test_flx_webhook_test_posts_a_test_payload(
     tmp_path: Path, receiver: Receiver, monkeypatch
 ) -> None:
-    watch = tmp_path / "plugins.d"
+    watch = tmp_path / "extensions.d"
     shutil.copytree(EXAMPLE, watch / "webhook")
-    manager = PluginManager(
-        PluginConfig(watch_dir=watch, flx_version="0.1.0"), None, entry_points=False
+    manager = ExtensionManager(
+        ExtensionConfig(watch_dir=watch, flx_version="0.1.0"), None, entry_points=False
     )
     await manager.start()
     command = manager.registry.cli_commands["webhook"][1]
@@ -147,7 +150,7 @@ async def test_flx_webhook_test_posts_a_test_payload(
 
     result = runner.invoke(command, ["test"])
     assert result.exit_code == 1
-    assert "no URL: give --url, set FLX_WEBHOOK_URL or plugins.toml" in result.output
+    assert "no URL: give --url, set FLX_WEBHOOK_URL or extensions.toml" in result.output
     result = runner.invoke(command, ["test", "--url", "http://127.0.0.1:9/nothing"])
     assert result.exit_code == 1
     assert "cannot post to http://127.0.0.1:9/nothing" in result.output
@@ -155,10 +158,10 @@ async def test_flx_webhook_test_posts_a_test_payload(
 
 
 def test_the_folder_manifest_and_the_installed_manifest_agree() -> None:
-    folder = tomllib.loads((EXAMPLE / "flx-plugin.toml").read_text())
+    folder = tomllib.loads((EXAMPLE / "flx-extension.toml").read_text())
     declared = tomllib.loads((EXAMPLE / "pyproject.toml").read_text())
-    assert declared["project"]["entry-points"]["flx.plugins"] == {"webhook": folder["entry"]}
-    source = (EXAMPLE / "flx_webhook" / "plugin.py").read_text()
+    assert declared["project"]["entry-points"]["flx.extensions"] == {"webhook": folder["entry"]}
+    source = (EXAMPLE / "flx_webhook" / "extension.py").read_text()
     for key in ("name", "version", "description", "flx"):
         assert f'    {key} = "{folder[key]}"' in source
     assert declared["project"]["version"] == folder["version"]

@@ -1,5 +1,5 @@
-"""What a plugin gets when it activates. Every registration goes through it and is tracked,
-so deactivation undoes them all, whatever the plugin's own ``deactivate`` does."""
+"""What an extension gets when it activates. Every registration goes through it and is
+tracked, so deactivation undoes them all, whatever the extension's own ``deactivate`` does."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ ConnectorSpec = Callable[..., Any] | Sequence[str]
 
 
 class ExtensionRegistry:
-    """Contributions of active plugins that are not bus handlers; values are (plugin, thing)."""
+    """Contributions of active extensions that are not bus handlers: (extension, thing)."""
 
     def __init__(self) -> None:
         #: `flx` sub-commands by name.
@@ -33,11 +33,11 @@ class ExtensionRegistry:
         return [command for _, command in self.cli_commands.values()]
 
 
-class PluginContext:
-    """The plugin's handle on the host.
+class ExtensionContext:
+    """The extension's handle on the host.
 
-    In a process without an application (the CLI collecting plugin commands), bus
-    registrations are skipped: ``has_bus`` tells a plugin which case it is in.
+    In a process without an application (the CLI collecting extension commands), bus
+    registrations are skipped: ``has_bus`` tells an extension which case it is in.
     """
 
     def __init__(
@@ -54,9 +54,9 @@ class PluginContext:
         self.registry = registry
         #: The FLX settings of the process (None in bare tests).
         self.settings = settings
-        #: This plugin's options from ``plugins.toml`` (``[plugins.<name>]``), read-only.
+        #: This extension's options (``[extensions.<name>]`` of ``extensions.toml``), read-only.
         self.config: Mapping[str, Any] = MappingProxyType(dict(config or {}))
-        self.log = log.bind(plugin=name)
+        self.log = log.bind(extension=name)
         self._undo: list[Callable[[], None]] = []
 
     @property
@@ -80,14 +80,14 @@ class PluginContext:
         name = command.name or ""
         owner = self.registry.cli_commands.get(name)
         if owner is not None:
-            raise ValueError(f"command {name!r} is already provided by plugin {owner[0]!r}")
+            raise ValueError(f"command {name!r} is already provided by extension {owner[0]!r}")
         self.registry.cli_commands[name] = (self.name, command)
         self._undo.append(lambda: self._forget(self.registry.cli_commands, name))
 
     def add_connector(self, name: str, spec: ConnectorSpec) -> None:
         owner = self.registry.connectors.get(name)
         if owner is not None:
-            raise ValueError(f"connector {name!r} is already provided by plugin {owner[0]!r}")
+            raise ValueError(f"connector {name!r} is already provided by extension {owner[0]!r}")
         self.registry.connectors[name] = (self.name, spec)
         self._undo.append(lambda: self._forget(self.registry.connectors, name))
 
@@ -106,4 +106,4 @@ class PluginContext:
             try:
                 undo()
             except Exception:
-                self.log.exception("plugin_unregister_failed")
+                self.log.exception("extension_unregister_failed")

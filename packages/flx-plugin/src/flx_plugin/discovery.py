@@ -1,7 +1,11 @@
-"""Finding plugins: entry points (group ``flx.plugins``) and folders of a watched directory.
+"""Finding extensions: entry points (group ``flx.extensions``) and folders of a watched
+directory.
 
-Discovery never fails as a whole: a plugin whose manifest cannot be read is returned with
+Discovery never fails as a whole: an extension whose manifest cannot be read is returned with
 ``manifest=None`` and the error (file and field), and the others are returned as usual.
+
+Earlier names are still read: the entry point group ``flx.plugins``, and a folder's
+``flx-plugin.toml`` when it has no ``flx-extension.toml``.
 """
 
 from __future__ import annotations
@@ -11,27 +15,31 @@ from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any, Literal
 
+from flx_plugin.extension import manifest_data_of
 from flx_plugin.manifest import (
+    LEGACY_MANIFEST_NAME,
     MANIFEST_NAME,
+    ExtensionManifest,
     ManifestError,
-    PluginManifest,
     load_manifest,
     manifest_from,
 )
-from flx_plugin.plugin import manifest_data_of
 
-ENTRY_POINT_GROUP = "flx.plugins"
+ENTRY_POINT_GROUP = "flx.extensions"
+#: Still read, after ``flx.extensions``.
+LEGACY_ENTRY_POINT_GROUP = "flx.plugins"
+ENTRY_POINT_GROUPS = (ENTRY_POINT_GROUP, LEGACY_ENTRY_POINT_GROUP)
 Origin = Literal["directory", "entry_point"]
 
 
 @dataclass(eq=False)
-class DiscoveredPlugin:
-    """A plugin found somewhere; ``manifest`` is None when it could not be read."""
+class DiscoveredExtension:
+    """An extension found somewhere; ``manifest`` is None when it could not be read."""
 
     origin: Origin
     #: The folder (directories) or ``module:attribute`` (entry points).
     location: str
-    manifest: PluginManifest | None = None
+    manifest: ExtensionManifest | None = None
     error: str | None = None
     #: The entry point's object, loaded at discovery (its manifest lives on it).
     target: Any = field(default=None, repr=False)
@@ -56,73 +64,93 @@ class DiscoveredPlugin:
         return f"entry point {self.location}{dist}"
 
 
-def read_folder(folder: Path) -> DiscoveredPlugin:
+def manifest_path(folder: Path) -> Path | None:
+    """The manifest of ``folder``: ``flx-extension.toml``, else ``flx-plugin.toml``."""
+    for name in (MANIFEST_NAME, LEGACY_MANIFEST_NAME):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def read_folder(folder: Path) -> DiscoveredExtension:
     try:
-        manifest = load_manifest(folder / MANIFEST_NAME)
+        manifest = load_manifest(manifest_path(folder) or folder / MANIFEST_NAME)
     except ManifestError as exc:
-        return DiscoveredPlugin("directory", str(folder), error=str(exc))
-    return DiscoveredPlugin("directory", str(folder), manifest)
+        return DiscoveredExtension("directory", str(folder), error=str(exc))
+    return DiscoveredExtension("directory", str(folder), manifest)
 
 
-def plugin_folders(path: Path) -> list[Path]:
-    """Folders of ``path`` holding a manifest (hidden folders are not plugins)."""
+def extension_folders(path: Path) -> list[Path]:
+    """Folders of ``path`` holding a manifest (hidden folders are not extensions)."""
     if not path.is_dir():
         return []
     return sorted(
         p
         for p in path.iterdir()
-        if not p.name.startswith((".", "_")) and (p / MANIFEST_NAME).is_file()
+        if not p.name.startswith((".", "_")) and manifest_path(p) is not None
     )
 
 
-def scan_directory(path: Path) -> list[DiscoveredPlugin]:
-    return [read_folder(folder) for folder in plugin_folders(path)]
+def scan_directory(path: Path) -> list[DiscoveredExtension]:
+    return [read_folder(folder) for folder in extension_folders(path)]
 
 
-def _from_entry_point(ep: EntryPoint) -> DiscoveredPlugin:
+def _from_entry_point(ep: EntryPoint) -> DiscoveredExtension:
     dist = f"{ep.dist.name} {ep.dist.version}" if ep.dist is not None else None
-    plugin = DiscoveredPlugin("entry_point", ep.value, distribution=dist)
+    found = DiscoveredExtension("entry_point", ep.value, distribution=dist)
     where = f"entry point {ep.name} = {ep.value}"
     try:
         target = ep.load()
     except Exception as exc:
-        plugin.error = f"{where}: cannot import: {type(exc).__name__}: {exc}"
-        return plugin
+        found.error = f"{where}: cannot import: {type(exc).__name__}: {exc}"
+        return found
     data = manifest_data_of(target)
     if data is None:
-        plugin.error = f"{where}: has no manifest (a 'manifest' dict or FlxPlugin attributes)"
-        return plugin
+        found.error = f"{where}: has no manifest (a 'manifest' dict or FlxExtension attributes)"
+        return found
     data.setdefault("entry", ep.value)
     try:
-        plugin.manifest = manifest_from(data, where)
+        found.manifest = manifest_from(data, where)
     except ManifestError as exc:
-        plugin.error = str(exc)
-        return plugin
-    plugin.target = target
-    return plugin
+        found.error = str(exc)
+        return found
+    found.target = target
+    return found
 
 
-def entry_points_present(group: str = ENTRY_POINT_GROUP) -> bool:
-    """Whether any installed distribution declares a plugin (reads metadata, imports nothing)."""
-    return bool(entry_points(group=group))
+def _declared(groups: tuple[str, ...]) -> list[EntryPoint]:
+    """The entry points of ``groups``, by name; one declared in two groups counts once."""
+    seen: dict[tuple[str | None, str, str], EntryPoint] = {}
+    for group in groups:
+        for ep in entry_points(group=group):
+            key = (ep.dist.name if ep.dist is not None else None, ep.name, ep.value)
+            seen.setdefault(key, ep)
+    return sorted(seen.values(), key=lambda e: e.name)
 
 
-def scan_entry_points(group: str = ENTRY_POINT_GROUP) -> list[DiscoveredPlugin]:
-    """Installed distributions' plugins; each entry point's object is imported for its manifest."""
-    return [_from_entry_point(ep) for ep in sorted(entry_points(group=group), key=lambda e: e.name)]
+def entry_points_present(groups: tuple[str, ...] = ENTRY_POINT_GROUPS) -> bool:
+    """Whether an installed distribution declares an extension (reads metadata, imports
+    nothing)."""
+    return any(entry_points(group=group) for group in groups)
 
 
-class PluginDiscovery:
-    """``await PluginDiscovery(path).scan()``: the directory's plugins and the entry points."""
+def scan_entry_points(groups: tuple[str, ...] = ENTRY_POINT_GROUPS) -> list[DiscoveredExtension]:
+    """Installed distributions' extensions; each entry point's object is imported for its
+    manifest."""
+    return [_from_entry_point(ep) for ep in _declared(groups)]
+
+
+class ExtensionDiscovery:
+    """``await ExtensionDiscovery(path).scan()``: the directory's extensions and entry points."""
 
     def __init__(self, path: Path | str | None = None, *, entry_points: bool = True) -> None:
         self.path = Path(path) if path is not None else None
         self.entry_points = entry_points
 
-    async def scan(self) -> list[DiscoveredPlugin]:
+    async def scan(self) -> list[DiscoveredExtension]:
         return self.scan_sync()
 
-    def scan_sync(self) -> list[DiscoveredPlugin]:
+    def scan_sync(self) -> list[DiscoveredExtension]:
         found = scan_entry_points() if self.entry_points else []
         if self.path is not None:
             found.extend(scan_directory(self.path))

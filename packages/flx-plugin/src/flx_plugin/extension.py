@@ -1,16 +1,16 @@
-"""What a plugin's entry object looks like.
+"""What an extension's entry object looks like.
 
 Any object with ``activate(context)`` (and optionally ``deactivate(context)``) will do: a
-module, an instance, or a class (instantiated with no arguments). Installed plugins found
+module, an instance, or a class (instantiated with no arguments). Installed extensions found
 through entry points carry their manifest, either as a ``manifest`` dict or as the class
-attributes of a :class:`FlxPlugin` subclass::
+attributes of a :class:`FlxExtension` subclass::
 
-    class Alerts(FlxPlugin):
+    class Alerts(FlxExtension):
         name = "alerts"
         version = "1.3.0"
         requires = ("base>=1",)
 
-        def activate(self, context: PluginContext) -> None:
+        def activate(self, context: ExtensionContext) -> None:
             context.subscribe(ExecutionFailed, self.on_failed)
 """
 
@@ -21,18 +21,18 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from flx_plugin.context import PluginContext
+    from flx_plugin.context import ExtensionContext
 
 _MANIFEST_ATTRIBUTES = ("name", "version", "description", "kind", "requires", "flx", "provides")
 
 
 @runtime_checkable
-class Plugin(Protocol):
-    def activate(self, context: PluginContext) -> None: ...
+class Extension(Protocol):
+    def activate(self, context: ExtensionContext) -> None: ...
 
 
-class FlxPlugin(ABC):
-    """A base class whose class attributes are the plugin's manifest."""
+class FlxExtension(ABC):
+    """A base class whose class attributes are the extension's manifest."""
 
     name: ClassVar[str]
     version: ClassVar[str]
@@ -43,10 +43,10 @@ class FlxPlugin(ABC):
     provides: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
-    def activate(self, context: PluginContext) -> None:
+    def activate(self, context: ExtensionContext) -> None:
         """Register handlers, commands and connectors through ``context``."""
 
-    def deactivate(self, context: PluginContext) -> None:
+    def deactivate(self, context: ExtensionContext) -> None:
         """Undo what activate() did beyond the context's registrations (threads, files)."""
         return None
 
@@ -61,9 +61,9 @@ def manifest_data_of(target: Any) -> dict[str, Any] | None:
     if isinstance(raw, Mapping):
         return dict(raw)
     dump = getattr(raw, "model_dump", None)
-    if callable(dump):  # a PluginManifest
+    if callable(dump):  # an ExtensionManifest
         return dict(dump())
     cls = target if isinstance(target, type) else type(target)
-    if issubclass(cls, FlxPlugin):
+    if issubclass(cls, FlxExtension):
         return cls.manifest_data()
     return None

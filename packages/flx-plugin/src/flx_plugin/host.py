@@ -1,9 +1,9 @@
-"""Plugins in the processes of FLX: active on every application, and their `flx` commands.
+"""Extensions in the processes of FLX: active on every application, and their `flx` commands.
 
-``module`` is this package's application module (entry point group ``flx.modules``): when
-an application starts, it activates the extension plugins on it, so a plugin's handlers
+``build_module`` is this package's module factory (entry point group ``flx.modules``): when
+an application starts, it activates the extensions on it, so an extension's handlers
 run in the process that runs pipelines (``flx run``, ``flx serve``, workers). Nothing is
-imported or scanned when there is no plugin.
+imported or scanned when there is no extension.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from flx_core.application import ApplicationModule
-from flx_plugin.config import PluginConfig, PluginConfigError, load_plugin_config
-from flx_plugin.discovery import entry_points_present, plugin_folders
-from flx_plugin.manager import PluginManager
+from flx_core.application import ApplicationModule, Wiring
+from flx_plugin.config import ExtensionConfig, ExtensionConfigError, load_extension_config
+from flx_plugin.discovery import entry_points_present, extension_folders
+from flx_plugin.manager import ExtensionManager
 
 if TYPE_CHECKING:
     import click
@@ -25,50 +25,57 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 
-def has_plugins(config: PluginConfig, *, entry_points: bool = True) -> bool:
-    """Whether there is anything to load: a plugin folder, or an installed entry point."""
-    return bool(plugin_folders(config.watch_dir)) or (entry_points and entry_points_present())
+def has_extensions(config: ExtensionConfig, *, entry_points: bool = True) -> bool:
+    """Whether there is anything to load: an extension folder, or an installed entry point."""
+    return bool(extension_folders(config.watch_dir)) or (entry_points and entry_points_present())
 
 
 def cli_commands(settings: Any) -> list[click.Command]:
-    """The `flx` commands that extension plugins add (empty, and cheap, when there are none).
+    """The `flx` commands that extensions add (empty, and cheap, when there are none).
 
-    The plugins are activated without an application bus (see ``PluginContext.has_bus``).
+    The extensions are activated without an application bus (see ``ExtensionContext.has_bus``).
     """
     try:
-        config = load_plugin_config(settings)
-    except PluginConfigError as exc:
-        log.warning("plugin_config_unusable", error=str(exc))
+        config = load_extension_config(settings)
+    except ExtensionConfigError as exc:
+        log.warning("extension_config_unusable", error=str(exc))
         return []
-    if not has_plugins(config):
+    if not has_extensions(config):
         return []
-    manager = PluginManager(config, settings=settings)
+    manager = ExtensionManager(config, settings=settings)
     manager.load_all()
     return manager.registry.commands()
 
 
-module = ApplicationModule("plugin", depends_on=("core",))
+def build_module(wiring: Wiring) -> ApplicationModule:
+    """The extensions of a process: activated on its application when it starts,
+    deactivated when it shuts down. Nothing is imported or scanned when there is none."""
+    module = ApplicationModule("plugin", depends_on=("core",))
+    managers: list[ExtensionManager] = []
+
+    def activate_plugins(app: Application) -> None:
+        manager = activate(app, wiring.settings)
+        if manager is not None:
+            managers.append(manager)
+
+    def stop() -> None:
+        for manager in managers:
+            manager.stop()
+
+    module.on_start.append(activate_plugins)
+    module.closers.append(stop)
+    return module
 
 
-@module.startup
-def activate_plugins(app: Application) -> None:
-    """Activate the extension plugins on ``app``; they are deactivated when it closes."""
-    from flx_core.bootstrap import Runtime
-    from flx_core.config import FlxSettings
-
-    settings = app.services.find(FlxSettings)
-    if settings is None:
-        return
+def activate(app: Application, settings: Any) -> ExtensionManager | None:
+    """Activate the extensions on ``app``; the manager, or None when there are none."""
     try:
-        config = load_plugin_config(settings)
-    except PluginConfigError as exc:
-        log.warning("plugin_config_unusable", error=str(exc))
-        return
-    if not has_plugins(config):
-        return
-    manager = PluginManager(config, app, settings=settings)
+        config = load_extension_config(settings)
+    except ExtensionConfigError as exc:
+        log.warning("extension_config_unusable", error=str(exc))
+        return None
+    if not has_extensions(config):
+        return None
+    manager = ExtensionManager(config, app, settings=settings)
     manager.load_all()
-    app.services.provide(PluginManager, manager)
-    runtime = app.services.find(Runtime)
-    if runtime is not None:
-        runtime.closers.append(manager.stop)
+    return manager

@@ -1,4 +1,4 @@
-"""Activating, swapping and deactivating one plugin; every failure ends as a reason.
+"""Activating, swapping and deactivating one extension; every failure ends as a reason.
 
 A swap (reload, or another version taking over) imports the new code beside the old,
 deactivates the old, activates the new, and brings the old back if the new one fails.
@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from flx_plugin.context import ExtensionRegistry, PluginContext
-from flx_plugin.discovery import DiscoveredPlugin
-from flx_plugin.loader import LoadedPlugin, PluginLoader, PluginLoadError
-from flx_plugin.records import PluginRecord, PluginState
+from flx_plugin.context import ExtensionContext, ExtensionRegistry
+from flx_plugin.discovery import DiscoveredExtension
+from flx_plugin.loader import ExtensionLoader, ExtensionLoadError, LoadedExtension
+from flx_plugin.records import ExtensionRecord, ExtensionState
 
 if TYPE_CHECKING:
     from flx_core.application import Application
@@ -24,7 +24,7 @@ log = structlog.get_logger(__name__)
 
 
 class Lifecycle:
-    """The transitions of plugin records; ``say`` gets one line per load, reload, failure."""
+    """The transitions of extension records; ``say`` gets one line per load, reload, failure."""
 
     def __init__(
         self,
@@ -40,131 +40,132 @@ class Lifecycle:
         self.settings = settings
         self.options = options
         self.say = say
-        self.loader = PluginLoader()
-        self.records: dict[str, PluginRecord] = {}
-        #: Names of active plugins in activation order (stopped in reverse).
+        self.loader = ExtensionLoader()
+        self.records: dict[str, ExtensionRecord] = {}
+        #: Names of active extensions in activation order (stopped in reverse).
         self.active_order: list[str] = []
-        #: Locations whose current content failed to import or activate -> (plugin, why).
-        self.rejected: dict[str, tuple[DiscoveredPlugin, str]] = {}
+        #: Locations whose current content failed to import or activate -> (extension, why).
+        self.rejected: dict[str, tuple[DiscoveredExtension, str]] = {}
 
     # -- queries --------------------------------------------------------------------------
-    def unmet(self, plugin: DiscoveredPlugin) -> str | None:
-        """Why the plugin's requirements are not met by the active plugins, if they are not."""
-        assert plugin.manifest is not None
-        for req in plugin.manifest.requirements:
+    def unmet(self, extension: DiscoveredExtension) -> str | None:
+        """Why the extension's requirements are not met by the active extensions, if not met."""
+        assert extension.manifest is not None
+        for req in extension.manifest.requirements:
             dep = self.records.get(req.name)
             if dep is None or not dep.active:
                 return f"requires {req}, which is not active"
-            if not req.specifier.contains(dep.plugin.version or "0", prereleases=True):
-                return f"requires {req}, but {req.name} {dep.plugin.version} is active"
+            if not req.specifier.contains(dep.extension.version or "0", prereleases=True):
+                return f"requires {req}, but {req.name} {dep.extension.version} is active"
         return None
 
     # -- transitions ----------------------------------------------------------------------
-    def activate(self, plugin: DiscoveredPlugin) -> bool:
-        previous = self.records.get(plugin.name)
-        record = PluginRecord(plugin.name, PluginState.RESOLVED, plugin)
-        self.records[plugin.name] = record
-        unmet = self.unmet(plugin)
+    def activate(self, extension: DiscoveredExtension) -> bool:
+        previous = self.records.get(extension.name)
+        record = ExtensionRecord(extension.name, ExtensionState.RESOLVED, extension)
+        self.records[extension.name] = record
+        unmet = self.unmet(extension)
         if unmet is not None:
             self.fail(record, unmet, previous)
             return False
         try:
-            loaded = self.loader.load_sync(plugin)
-        except PluginLoadError as exc:
-            self.rejected[plugin.location] = (plugin, str(exc))
+            loaded = self.loader.load_sync(extension)
+        except ExtensionLoadError as exc:
+            self.rejected[extension.location] = (extension, str(exc))
             self.fail(record, str(exc), previous)
             return False
-        record.state = PluginState.LOADED
-        error = self._start(record, plugin, loaded)
+        record.state = ExtensionState.LOADED
+        error = self._start(record, extension, loaded)
         if error is not None:
             loaded.drop_modules()
-            self.rejected[plugin.location] = (plugin, error)
+            self.rejected[extension.location] = (extension, error)
             self.fail(record, error, previous)
             return False
-        self.say(f"active {plugin.name} {plugin.version} ({plugin.source})")
+        self.say(f"active {extension.name} {extension.version} ({extension.source})")
         return True
 
-    def swap(self, record: PluginRecord, plugin: DiscoveredPlugin) -> bool:
-        """Replace the running version of ``record`` by ``plugin``; on failure keep the old."""
-        unmet = self.unmet(plugin)
+    def swap(self, record: ExtensionRecord, extension: DiscoveredExtension) -> bool:
+        """Replace the running version of ``record`` by ``extension``; on failure keep the old."""
+        unmet = self.unmet(extension)
         if unmet is not None:
             self.keep(record, unmet)
             return False
         try:
-            loaded = self.loader.load_sync(plugin)
-        except PluginLoadError as exc:
-            self.rejected[plugin.location] = (plugin, str(exc))
+            loaded = self.loader.load_sync(extension)
+        except ExtensionLoadError as exc:
+            self.rejected[extension.location] = (extension, str(exc))
             self.keep(record, str(exc))
             return False
-        old_plugin, old_loaded = record.plugin, record.loaded
+        old_extension, old_loaded = record.extension, record.loaded
         self.deactivate(record)
-        error = self._start(record, plugin, loaded)
+        error = self._start(record, extension, loaded)
         if error is not None:
             loaded.drop_modules()
-            self.rejected[plugin.location] = (plugin, error)
-            self._restore(record, old_plugin, old_loaded, error)
+            self.rejected[extension.location] = (extension, error)
+            self._restore(record, old_extension, old_loaded, error)
             return False
         if old_loaded is not None:
             old_loaded.drop_modules()
-        if old_plugin.location == plugin.location:
-            self.say(f"reloaded {plugin.name} {plugin.version} ({plugin.source})")
+        if old_extension.location == extension.location:
+            self.say(f"reloaded {extension.name} {extension.version} ({extension.source})")
         else:
             self.say(
-                f"replaced {plugin.name} {old_plugin.version} by {plugin.version} ({plugin.source})"
+                f"replaced {extension.name} {old_extension.version} by {extension.version} "
+                f"({extension.source})"
             )
         return True
 
     def _restore(
         self,
-        record: PluginRecord,
-        plugin: DiscoveredPlugin,
-        loaded: LoadedPlugin | None,
+        record: ExtensionRecord,
+        extension: DiscoveredExtension,
+        loaded: LoadedExtension | None,
         error: str,
     ) -> None:
-        again = self._start(record, plugin, loaded) if loaded is not None else "not loaded"
+        again = self._start(record, extension, loaded) if loaded is not None else "not loaded"
         if again is None:
             self.keep(record, error)
             return
         if loaded is not None:
             loaded.drop_modules()
-        record.plugin, record.loaded = plugin, None
+        record.extension, record.loaded = extension, None
         self.fail(record, f"{error}; the previous version did not restart either: {again}", None)
 
     def _start(
-        self, record: PluginRecord, plugin: DiscoveredPlugin, loaded: LoadedPlugin
+        self, record: ExtensionRecord, extension: DiscoveredExtension, loaded: LoadedExtension
     ) -> str | None:
         """Call activate() with a fresh context; the error text if it raised."""
-        context = PluginContext(
-            plugin.name,
+        context = ExtensionContext(
+            extension.name,
             self.app,
             self.registry,
             settings=self.settings,
-            config=self.options(plugin.name),
+            config=self.options(extension.name),
         )
         try:
             loaded.target.activate(context)
         except Exception as exc:
             context.close()
             return f"activate() raised {type(exc).__name__}: {exc}"
-        record.plugin, record.loaded, record.context = plugin, loaded, context
-        record.state, record.reason = PluginState.ACTIVE, None
+        record.extension, record.loaded, record.context = extension, loaded, context
+        record.state, record.reason = ExtensionState.ACTIVE, None
         record.activated_at = datetime.now(UTC)
         self.active_order.append(record.name)
         return None
 
     def deactivate(
         self,
-        record: PluginRecord,
-        state: PluginState = PluginState.INACTIVE,
+        record: ExtensionRecord,
+        state: ExtensionState = ExtensionState.INACTIVE,
         reason: str | None = None,
     ) -> None:
-        """Call the plugin's deactivate(), then undo all its registrations regardless."""
+        """Call the extension's deactivate(), then undo all its registrations regardless."""
         hook = getattr(record.loaded.target, "deactivate", None) if record.loaded else None
         if callable(hook):
             try:
                 hook(record.context)
             except Exception as exc:
-                log.exception("plugin_deactivate_failed", plugin=record.name)
+                log.exception("extension_deactivate_failed", extension=record.name)
                 self.say(f"warning {record.name}: deactivate() raised {type(exc).__name__}: {exc}")
         if record.context is not None:
             record.context.close()
@@ -173,22 +174,22 @@ class Lifecycle:
         if record.name in self.active_order:
             self.active_order.remove(record.name)
 
-    def stop(self, record: PluginRecord, state: PluginState, reason: str | None) -> None:
+    def stop(self, record: ExtensionRecord, state: ExtensionState, reason: str | None) -> None:
         """Deactivate and forget the code (a later activation imports it afresh)."""
         self.deactivate(record, state, reason)
         if record.loaded is not None:
             record.loaded.drop_modules()
             record.loaded = None
 
-    def unload(self, record: PluginRecord) -> None:
-        self.stop(record, PluginState.INACTIVE, None)
+    def unload(self, record: ExtensionRecord) -> None:
+        self.stop(record, ExtensionState.INACTIVE, None)
         del self.records[record.name]
         self.say(f"unloaded {record.name}")
 
     # -- reasons --------------------------------------------------------------------------
-    def keep(self, record: PluginRecord, why: str) -> None:
+    def keep(self, record: ExtensionRecord, why: str) -> None:
         """A new version did not take over: the running one stays, with the reason."""
-        version = record.plugin.version
+        version = record.extension.version
         text = f"reload failed, previous version {version} stays active: {why}"
         if record.reason != text:
             record.reason = text
@@ -196,17 +197,17 @@ class Lifecycle:
                 f"reload failed {record.name}: {why} (previous version {version} stays active)"
             )
 
-    def fail(self, record: PluginRecord, why: str, previous: PluginRecord | None) -> None:
-        record.state, record.reason = PluginState.FAILED, why
-        if previous is None or previous.state != PluginState.FAILED or previous.reason != why:
-            self.say(f"failed {record.name} {record.plugin.version}: {why}")
+    def fail(self, record: ExtensionRecord, why: str, previous: ExtensionRecord | None) -> None:
+        record.state, record.reason = ExtensionState.FAILED, why
+        if previous is None or previous.state != ExtensionState.FAILED or previous.reason != why:
+            self.say(f"failed {record.name} {record.extension.version}: {why}")
 
-    def mark(self, plugin: DiscoveredPlugin, state: PluginState, why: str) -> None:
-        """Record a plugin that does not run (failed to resolve, or disabled)."""
-        previous = self.records.get(plugin.name)
-        record = PluginRecord(plugin.name, state, plugin, why)
-        self.records[plugin.name] = record
-        if state is PluginState.FAILED:
+    def mark(self, extension: DiscoveredExtension, state: ExtensionState, why: str) -> None:
+        """Record an extension that does not run (failed to resolve, or disabled)."""
+        previous = self.records.get(extension.name)
+        record = ExtensionRecord(extension.name, state, extension, why)
+        self.records[extension.name] = record
+        if state is ExtensionState.FAILED:
             self.fail(record, why, previous)
         elif previous is None or previous.state != state or previous.reason != why:
-            self.say(f"{state} {plugin.name}: {why}")
+            self.say(f"{state} {extension.name}: {why}")

@@ -1,9 +1,9 @@
-"""Importing plugin code: each directory plugin under a package namespace of its own.
+"""Importing extension code: each directory extension under a package namespace of its own.
 
-A folder's code is imported as ``_flx_plugins.<name>_g<generation>.<module>``, a new
+A folder's code is imported as ``_flx_extensions.<name>_g<generation>.<module>``, a new
 generation per load. So a reload imports the new code beside the old (which stays active
-until the new one works), and unloading drops exactly that plugin's modules from
-``sys.modules``. Plugin code refers to its own modules with relative imports.
+until the new one works), and unloading drops exactly that extension's modules from
+``sys.modules``. Extension code refers to its own modules with relative imports.
 """
 
 from __future__ import annotations
@@ -17,19 +17,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flx_plugin.discovery import DiscoveredPlugin
+from flx_plugin.discovery import DiscoveredExtension
 
-ROOT_PACKAGE = "_flx_plugins"
+ROOT_PACKAGE = "_flx_extensions"
 _generation = itertools.count(1)
 
 
-class PluginLoadError(Exception):
-    """The plugin's code cannot be imported, or its entry has no ``activate``."""
+class ExtensionLoadError(Exception):
+    """The extension's code cannot be imported, or its entry has no ``activate``."""
 
 
 @dataclass
-class LoadedPlugin:
-    plugin: DiscoveredPlugin
+class LoadedExtension:
+    extension: DiscoveredExtension
     #: The entry object (a class is instantiated): it has ``activate(context)``.
     target: Any
     #: The package its folder was imported as (None for entry points).
@@ -49,7 +49,7 @@ def _drop(namespace: str) -> None:
 
 def _root() -> None:
     if ROOT_PACKAGE not in sys.modules:
-        root = types.ModuleType(ROOT_PACKAGE, "Code of plugins loaded from folders")
+        root = types.ModuleType(ROOT_PACKAGE, "Code of extensions loaded from folders")
         root.__path__ = []
         sys.modules[ROOT_PACKAGE] = root
 
@@ -83,30 +83,32 @@ def _import_from_folder(folder: Path, entry: str, name: str) -> tuple[Any, str]:
     return target, namespace
 
 
-class PluginLoader:
-    """``await PluginLoader().load_plugin(plugin)`` imports a discovered plugin's entry."""
+class ExtensionLoader:
+    """``await ExtensionLoader().load_extension(found)`` imports a discovered extension's entry."""
 
-    async def load_plugin(self, plugin: DiscoveredPlugin) -> LoadedPlugin:
-        return self.load_sync(plugin)
+    async def load_extension(self, extension: DiscoveredExtension) -> LoadedExtension:
+        return self.load_sync(extension)
 
-    def load_sync(self, plugin: DiscoveredPlugin) -> LoadedPlugin:
-        if plugin.manifest is None:
-            raise PluginLoadError(plugin.error or f"{plugin.name}: no manifest")
-        entry = plugin.manifest.entry
+    def load_sync(self, extension: DiscoveredExtension) -> LoadedExtension:
+        if extension.manifest is None:
+            raise ExtensionLoadError(extension.error or f"{extension.name}: no manifest")
+        entry = extension.manifest.entry
         namespace: str | None = None
         try:
-            if plugin.origin == "entry_point":
-                target = plugin.target
+            if extension.origin == "entry_point":
+                target = extension.target
             else:
-                target, namespace = _import_from_folder(Path(plugin.location), entry, plugin.name)
+                target, namespace = _import_from_folder(
+                    Path(extension.location), entry, extension.name
+                )
             if isinstance(target, type):
                 target = target()
         except Exception as exc:
             if namespace is not None:
                 _drop(namespace)
-            raise PluginLoadError(f"cannot import {entry}: {type(exc).__name__}: {exc}") from exc
-        loaded = LoadedPlugin(plugin, target, namespace)
+            raise ExtensionLoadError(f"cannot import {entry}: {type(exc).__name__}: {exc}") from exc
+        loaded = LoadedExtension(extension, target, namespace)
         if not callable(getattr(target, "activate", None)):
             loaded.drop_modules()
-            raise PluginLoadError(f"{entry} has no activate(context)")
+            raise ExtensionLoadError(f"{entry} has no activate(context)")
         return loaded

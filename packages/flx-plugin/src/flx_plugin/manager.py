@@ -1,10 +1,10 @@
-"""The plugins of one process: discovered -> resolved -> loaded -> active -> inactive/failed.
+"""The extensions of one process: discovered -> resolved -> loaded -> active -> inactive/failed.
 
-Every change (start, a reload, files changed in the watch directory, ``plugins.toml``
+Every change (start, a reload, files changed in the watch directory, ``extensions.toml``
 edited) runs the same reconciliation: discover, resolve, then stop what must stop (in
-reverse activation order), and start or swap what must run (in dependency order). A plugin
+reverse activation order), and start or swap what must run (in dependency order). An extension
 that fails to resolve, import or activate is marked failed with its reason; the host and
-the other plugins keep working. An edit that does not load leaves the previous version
+the other extensions keep working. An edit that does not load leaves the previous version
 active and says why.
 """
 
@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from flx_plugin.config import PluginConfig, PluginConfigError, reread
+from flx_plugin.config import ExtensionConfig, ExtensionConfigError, config_names, reread
 from flx_plugin.context import ExtensionRegistry
-from flx_plugin.discovery import DiscoveredPlugin, scan_directory, scan_entry_points
+from flx_plugin.discovery import DiscoveredExtension, scan_directory, scan_entry_points
 from flx_plugin.lifecycle import Lifecycle
 from flx_plugin.reconcile import Reconciler
-from flx_plugin.records import PluginRecord, PluginState, plugin_row
+from flx_plugin.records import ExtensionRecord, ExtensionState, extension_row
 from flx_plugin.resolver import Resolution, resolve
 from flx_plugin.status import REQUESTS_DIR, remove_status, take_requests, write_status
 from flx_plugin.watcher import watch_files
@@ -40,10 +40,10 @@ log = structlog.get_logger(__name__)
 _ANSWERS_KEPT = 20
 
 
-class PluginManager:
+class ExtensionManager:
     def __init__(
         self,
-        config: PluginConfig,
+        config: ExtensionConfig,
         app: Application | None = None,
         *,
         settings: Any = None,
@@ -53,7 +53,7 @@ class PluginManager:
         self.config = config
         self.app = app
         self.entry_points = entry_points
-        #: Called with each line of ``events`` as it happens (``flx plugin watch`` prints them).
+        #: Called with each line of ``events`` as it happens (``flx extension watch`` prints them).
         self.on_event = on_event
         #: One line per load, reload, unload and failure, in order.
         self.events: list[str] = []
@@ -67,7 +67,7 @@ class PluginManager:
             options=lambda name: dict(self.config.options.get(name, {})),
             say=self._say,
         )
-        self._entry_found: list[DiscoveredPlugin] | None = None
+        self._entry_found: list[DiscoveredExtension] | None = None
         self._reconciler = Reconciler(self._life, self.discover, self.resolve)
         self._answers: dict[str, dict[str, Any]] = {}
         self._publishing = False
@@ -79,22 +79,22 @@ class PluginManager:
         return self._reconciler.resolution
 
     @property
-    def records(self) -> dict[str, PluginRecord]:
-        """Plugin name -> its record (the running version, or the one that could not run)."""
+    def records(self) -> dict[str, ExtensionRecord]:
+        """Extension name -> its record (the running version, or the one that could not run)."""
         return self._life.records
 
     # -- discovery and resolution ----------------------------------------------------------
-    def discover(self) -> list[DiscoveredPlugin]:
+    def discover(self) -> list[DiscoveredExtension]:
         """Entry points (read once per manager) and the watch directory (read every time)."""
         if self._entry_found is None:
             self._entry_found = scan_entry_points() if self.entry_points else []
         return [*self._entry_found, *scan_directory(self.config.watch_dir)]
 
-    def resolve(self, found: list[DiscoveredPlugin]) -> Resolution:
+    def resolve(self, found: list[DiscoveredExtension]) -> Resolution:
         broken = {
-            plugin.name: why
-            for plugin, why in self._life.rejected.values()
-            if plugin.name not in self.records or not self.records[plugin.name].active
+            extension.name: why
+            for extension, why in self._life.rejected.values()
+            if extension.name not in self.records or not self.records[extension.name].active
         }
         return resolve(
             found,
@@ -102,11 +102,12 @@ class PluginManager:
             pins=self.config.pins,
             disabled=self.config.disabled,
             unavailable=broken,
+            config_name=self.config.file_name,
         )
 
     # -- the operations ---------------------------------------------------------------------
     async def start(self) -> None:
-        """Discover, resolve and activate every plugin (again, if called again)."""
+        """Discover, resolve and activate every extension (again, if called again)."""
         self.load_all()
 
     def load_all(self) -> None:
@@ -114,10 +115,10 @@ class PluginManager:
         self._publish()
 
     def reload(self, name: str) -> bool:
-        """Reload plugin ``name``; False (with the reason on its record) if it did not."""
+        """Reload extension ``name``; False (with the reason on its record) if it did not."""
         record = self.records.get(name)
         if record is None:
-            self._say(f"failed {name}: no plugin of that name")
+            self._say(f"failed {name}: no extension of that name")
             return False
         self._reconciler.run({record.location})
         self._publish()
@@ -125,14 +126,14 @@ class PluginManager:
         return after is not None and after.active and after.reason is None
 
     def handle_changes(self, paths: Iterable[Path | str]) -> None:
-        """Apply a batch of changed paths: one action per plugin folder, whatever the count."""
+        """Apply a batch of changed paths: one action per extension folder, whatever the count."""
         self.batches += 1
         root = self.config.watch_dir
         folders: set[str] = set()
         config_changed = requests = False
         for raw in paths:
             path = Path(raw)
-            if path == self.config.path:
+            if self._is_config(path):
                 config_changed = True
                 continue
             try:
@@ -151,20 +152,20 @@ class PluginManager:
             if requests:
                 self._serve_requests()
         except Exception as exc:  # the watcher outlives any surprise
-            log.exception("plugin_changes_failed")
+            log.exception("extension_changes_failed")
             self._say(f"error: {type(exc).__name__}: {exc}")
         self._publish()
 
     def stop(self) -> None:
-        """Deactivate every active plugin, dependents first."""
+        """Deactivate every active extension, dependents first."""
         for name in reversed(list(self._life.active_order)):
-            self._life.stop(self.records[name], PluginState.INACTIVE, None)
+            self._life.stop(self.records[name], ExtensionState.INACTIVE, None)
         self._publish()
 
     async def watch(
         self, stop_event: asyncio.Event, *, debounce_ms: int = 800, step_ms: int = 100
     ) -> None:
-        """Follow the watch directory and ``plugins.toml`` until ``stop_event`` is set,
+        """Follow the watch directory and ``extensions.toml`` until ``stop_event`` is set,
         keeping the status file (``.status.json``) up to date for other processes."""
         root = self.config.watch_dir
         (root / REQUESTS_DIR).mkdir(parents=True, exist_ok=True)
@@ -189,10 +190,11 @@ class PluginManager:
 
     # -- configuration and requests ------------------------------------------------------------
     def _reload_config(self) -> set[str]:
-        """Read ``plugins.toml`` again; the locations of running plugins whose options changed."""
+        """Read the configuration again; the locations of running extensions whose options
+        changed."""
         try:
             fresh = reread(self.config)
-        except PluginConfigError as exc:
+        except ExtensionConfigError as exc:
             self._say(f"error: {exc} (the previous configuration stays)")
             return set()
         changed = {
@@ -204,6 +206,15 @@ class PluginManager:
         self._say(f"configuration read again from {fresh.path}")
         return changed
 
+    def _is_config(self, path: Path) -> bool:
+        """Whether ``path`` is the configuration file (or the one that would replace it)."""
+        current = self.config.path
+        return (
+            current is not None
+            and path.parent == current.parent
+            and path.name in config_names(current)
+        )
+
     def _serve_requests(self) -> None:
         for token, name in take_requests(self.config.watch_dir):
             ok = self.reload(name)
@@ -212,39 +223,39 @@ class PluginManager:
                 "name": name,
                 "ok": ok,
                 "state": str(record.state) if record else None,
-                "version": record.plugin.version if record else None,
-                "reason": record.reason if record else "no plugin of that name",
+                "version": record.extension.version if record else None,
+                "reason": record.reason if record else "no extension of that name",
             }
         for token in list(self._answers)[:-_ANSWERS_KEPT]:
             del self._answers[token]
 
     # -- reporting ----------------------------------------------------------------------------
     def snapshot(self) -> list[dict[str, Any]]:
-        """Every plugin (one row per name) and every manifest that could not be read."""
+        """Every extension (one row per name) and every manifest that could not be read."""
         rows = [
             record.row(self._reconciler.versions.get(name))
             for name, record in sorted(self.records.items())
         ]
         rows += [
-            plugin_row(p, PluginState.FAILED, p.error)
+            extension_row(p, ExtensionState.FAILED, p.error)
             for _, p in sorted(self._reconciler.invalid.items())
         ]
-        for location, (plugin, why) in sorted(self._life.rejected.items()):
-            record = self.records.get(plugin.name)
+        for location, (extension, why) in sorted(self._life.rejected.items()):
+            record = self.records.get(extension.name)
             if record is None or record.location != location:
-                rows.append(plugin_row(plugin, PluginState.FAILED, why))
+                rows.append(extension_row(extension, ExtensionState.FAILED, why))
         return rows
 
     def _say(self, line: str) -> None:
         self.events.append(line)
-        log.info("plugin_event", line=line)
+        log.info("extension_event", line=line)
         if self.on_event is not None:
             self.on_event(line)
 
     def _publish(self) -> None:
         if not self._publishing:
             return
-        body = {"plugins": self.snapshot(), "requests": self._answers}
+        body = {"extensions": self.snapshot(), "requests": self._answers}
         text = json.dumps(body, sort_keys=True, default=str)
         if text == self._published:
             return

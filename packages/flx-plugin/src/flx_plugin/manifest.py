@@ -1,7 +1,7 @@
-"""The plugin manifest (``flx-plugin.toml``), validated with Pydantic.
+"""The extension manifest (``flx-extension.toml``), validated with Pydantic.
 
 A bad manifest raises :class:`ManifestError` naming the file and the field, so one broken
-plugin is reported and the others still load.
+extension is reported and the others still load.
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-MANIFEST_NAME = "flx-plugin.toml"
-PluginKind = Literal["extension", "extractor", "loader", "mapper"]
+MANIFEST_NAME = "flx-extension.toml"
+#: Still read in a folder that has no ``flx-extension.toml``.
+LEGACY_MANIFEST_NAME = "flx-plugin.toml"
+ExtensionKind = Literal["extension", "extractor", "loader", "mapper"]
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _ENTRY = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
@@ -31,13 +33,13 @@ class ManifestError(Exception):
         self.message = message
 
 
-class PluginManifest(BaseModel):
+class ExtensionManifest(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str
     version: str
     description: str = ""
-    kind: PluginKind = "extension"
+    kind: ExtensionKind = "extension"
     requires: tuple[str, ...] = Field(default=(), description="e.g. 'alerts>=1.2'")
     flx: str = Field(default="", description="FLX versions supported, e.g. '>=0.1,<1'")
     entry: str = Field(description="'module:attribute' of the object with activate(context)")
@@ -68,7 +70,7 @@ class PluginManifest(BaseModel):
             except InvalidRequirement as exc:
                 raise ValueError(f"{item!r} is not a requirement: {exc}") from None
             if req.url or req.marker or req.extras:
-                raise ValueError(f"{item!r}: give a plugin name and a version specifier only")
+                raise ValueError(f"{item!r}: give an extension name and a version specifier only")
         return v
 
     @field_validator("flx")
@@ -88,7 +90,7 @@ class PluginManifest(BaseModel):
         return v
 
     @model_validator(mode="after")
-    def _not_itself(self) -> PluginManifest:
+    def _not_itself(self) -> ExtensionManifest:
         if any(Requirement(r).name == self.name for r in self.requires):
             raise ValueError(f"field 'requires': {self.name} cannot require itself")
         return self
@@ -105,12 +107,12 @@ class PluginManifest(BaseModel):
         return not self.flx or SpecifierSet(self.flx).contains(flx_version, prereleases=True)
 
 
-def manifest_from(data: Any, source: str) -> PluginManifest:
+def manifest_from(data: Any, source: str) -> ExtensionManifest:
     """Validate ``data``; the first error becomes ``<source>: field 'x': why``."""
     if not isinstance(data, dict):
         raise ManifestError(source, "the manifest must be a table of fields")
     try:
-        return PluginManifest.model_validate(data)
+        return ExtensionManifest.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         msg = str(err["msg"]).removeprefix("Value error, ")
@@ -120,8 +122,8 @@ def manifest_from(data: Any, source: str) -> PluginManifest:
         raise ManifestError(source, f"field {field!r}: {msg}") from None
 
 
-def load_manifest(path: Path) -> PluginManifest:
-    """Read and validate a ``flx-plugin.toml``."""
+def load_manifest(path: Path) -> ExtensionManifest:
+    """Read and validate a manifest file (``flx-extension.toml``)."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

@@ -1,8 +1,8 @@
-"""One reconciliation: make the running plugins match what is found.
+"""One reconciliation: make the running extensions match what is found.
 
 Discover, resolve, then stop what must stop (in reverse activation order) and start or swap
 what must run (in dependency order). ``dirty`` names the locations whose files changed:
-their code is imported again. A running plugin whose edit does not load or resolve keeps
+their code is imported again. A running extension whose edit does not load or resolve keeps
 its running version; a version that fails to import or activate is set aside (rejected)
 until its files change, and the next best version is tried.
 """
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flx_plugin.discovery import DiscoveredPlugin
+from flx_plugin.discovery import DiscoveredExtension
 from flx_plugin.lifecycle import Lifecycle
-from flx_plugin.records import PluginRecord, PluginState
+from flx_plugin.records import ExtensionRecord, ExtensionState
 from flx_plugin.resolver import Resolution, best_by_name, versions_by_name
 
 _MAX_PASSES = 100
@@ -23,20 +23,20 @@ class Reconciler:
     def __init__(
         self,
         life: Lifecycle,
-        discover: Callable[[], list[DiscoveredPlugin]],
-        resolve: Callable[[list[DiscoveredPlugin]], Resolution],
+        discover: Callable[[], list[DiscoveredExtension]],
+        resolve: Callable[[list[DiscoveredExtension]], Resolution],
     ) -> None:
         self.life = life
         self.discover = discover
         self.resolve = resolve
         self.resolution = Resolution()
         #: Manifests that cannot be read, by location.
-        self.invalid: dict[str, DiscoveredPlugin] = {}
-        #: Every version found of each plugin name.
+        self.invalid: dict[str, DiscoveredExtension] = {}
+        #: Every version found of each extension name.
         self.versions: dict[str, list[str]] = {}
 
     @property
-    def records(self) -> dict[str, PluginRecord]:
+    def records(self) -> dict[str, ExtensionRecord]:
         return self.life.records
 
     def run(self, dirty: set[str] | None) -> None:
@@ -60,27 +60,27 @@ class Reconciler:
                 del life.rejected[location]
         running = {r.location: r for r in self.records.values() if r.active}
         kept: dict[str, str] = {}
-        candidates: list[DiscoveredPlugin] = []
-        for plugin in found:
-            record = running.get(plugin.location)
-            if plugin.location in life.rejected:
+        candidates: list[DiscoveredExtension] = []
+        for extension in found:
+            record = running.get(extension.location)
+            if extension.location in life.rejected:
                 if record is not None:
-                    candidates.append(record.plugin)
+                    candidates.append(record.extension)
                 continue
-            if record is not None and plugin.manifest is None:
-                kept[record.name] = plugin.error or "unreadable manifest"
-                candidates.append(record.plugin)
+            if record is not None and extension.manifest is None:
+                kept[record.name] = extension.error or "unreadable manifest"
+                candidates.append(record.extension)
                 continue
-            if record is not None and plugin.manifest != record.plugin.manifest:
-                dirty.add(plugin.location)
-            candidates.append(plugin)
+            if record is not None and extension.manifest != record.extension.manifest:
+                dirty.add(extension.location)
+            candidates.append(extension)
         resolution = self._resolve_keeping(candidates, running, dirty, kept)
         self.resolution = resolution
         invalid = {p.location: p for p in candidates if p.manifest is None}
-        for location, plugin in invalid.items():
+        for location, extension in invalid.items():
             seen = self.invalid.get(location)
-            if seen is None or seen.error != plugin.error:
-                self.life.say(f"failed {plugin.name}: {plugin.error}")
+            if seen is None or seen.error != extension.error:
+                self.life.say(f"failed {extension.name}: {extension.error}")
         self.invalid = invalid
         self.versions = versions_by_name(found)
         self._stop_unwanted(resolution, candidates)
@@ -89,12 +89,12 @@ class Reconciler:
 
     def _resolve_keeping(
         self,
-        candidates: list[DiscoveredPlugin],
-        running: dict[str, PluginRecord],
+        candidates: list[DiscoveredExtension],
+        running: dict[str, ExtensionRecord],
         dirty: set[str],
         kept: dict[str, str],
     ) -> Resolution:
-        """Resolve; a running plugin whose edit does not resolve keeps its running version."""
+        """Resolve; a running extension whose edit does not resolve keeps its running version."""
         resolution = self.resolve(candidates)
         for _ in range(len(running)):
             fresh = {c.location: c for c in candidates}
@@ -103,7 +103,7 @@ class Reconciler:
                 for r in running.values()
                 if r.location in dirty
                 and r.name in resolution.failed
-                and fresh.get(r.location) is not r.plugin
+                and fresh.get(r.location) is not r.extension
                 and getattr(fresh.get(r.location), "name", None) == r.name
             ]
             if not back:
@@ -111,12 +111,12 @@ class Reconciler:
             for record in back:
                 kept[record.name] = resolution.failed[record.name]
                 candidates[:] = [
-                    record.plugin if c.location == record.location else c for c in candidates
+                    record.extension if c.location == record.location else c for c in candidates
                 ]
             resolution = self.resolve(candidates)
         return resolution
 
-    def _stop_unwanted(self, resolution: Resolution, candidates: list[DiscoveredPlugin]) -> None:
+    def _stop_unwanted(self, resolution: Resolution, candidates: list[DiscoveredExtension]) -> None:
         wanted = {p.name for p in resolution.order}
         present = {(p.name, p.location) for p in candidates if p.manifest is not None}
         for name in reversed(list(self.life.active_order)):
@@ -126,39 +126,41 @@ class Reconciler:
             if (name, record.location) not in present:
                 self.life.unload(record)
             elif name in resolution.disabled:
-                self.life.stop(record, PluginState.INACTIVE, "disabled in plugins.toml")
-                self.life.say(f"stopped {name}: disabled in plugins.toml")
+                why = f"disabled in {resolution.config_name}"
+                self.life.stop(record, ExtensionState.INACTIVE, why)
+                self.life.say(f"stopped {name}: {why}")
             else:
                 reason = resolution.failed.get(name, "no longer resolves")
-                self.life.stop(record, PluginState.FAILED, reason)
+                self.life.stop(record, ExtensionState.FAILED, reason)
                 self.life.say(f"stopped {name}: {reason}")
 
     def _start_wanted(self, resolution: Resolution, dirty: set[str], kept: dict[str, str]) -> None:
-        for plugin in resolution.order:
-            record = self.records.get(plugin.name)
+        for extension in resolution.order:
+            record = self.records.get(extension.name)
             if record is None or not record.active:
-                self.life.activate(plugin)
-            elif plugin.name in kept:
-                self.life.keep(record, kept[plugin.name])
-            elif record.location != plugin.location or plugin.location in dirty:
-                self.life.swap(record, plugin)
+                self.life.activate(extension)
+            elif extension.name in kept:
+                self.life.keep(record, kept[extension.name])
+            elif record.location != extension.location or extension.location in dirty:
+                self.life.swap(record, extension)
 
     def _mark_idle(
         self,
         resolution: Resolution,
-        candidates: list[DiscoveredPlugin],
-        found: list[DiscoveredPlugin],
+        candidates: list[DiscoveredExtension],
+        found: list[DiscoveredExtension],
     ) -> None:
-        """Records of plugins that do not run: failed, disabled, or gone."""
+        """Records of extensions that do not run: failed, disabled, or gone."""
         best = best_by_name(candidates)
         for name, reason in resolution.failed.items():
             record = self.records.get(name)
             if name in best and not (record is not None and record.active):
-                self.life.mark(best[name], PluginState.FAILED, reason)
+                self.life.mark(best[name], ExtensionState.FAILED, reason)
         for name in resolution.disabled:
             record = self.records.get(name)
             if name in best and not (record is not None and record.active):
-                self.life.mark(best[name], PluginState.INACTIVE, "disabled in plugins.toml")
+                why = f"disabled in {resolution.config_name}"
+                self.life.mark(best[name], ExtensionState.INACTIVE, why)
         names = {p.name for p in found}
         for name, record in list(self.records.items()):
             if not record.active and name not in names:

@@ -1,7 +1,7 @@
-"""The state of each plugin in a process, and the row that reports it.
+"""The state of each extension in a process, and the row that reports it.
 
 discovered -> resolved -> loaded -> active -> inactive, or failed (with the reason) from any
-of them. An active plugin can carry a reason too: the last reload failed and the previous
+of them. An active extension can carry a reason too: the last reload failed and the previous
 version stays active.
 """
 
@@ -12,12 +12,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from flx_plugin.context import PluginContext
-from flx_plugin.discovery import DiscoveredPlugin
-from flx_plugin.loader import LoadedPlugin
+from flx_plugin.context import ExtensionContext
+from flx_plugin.discovery import DiscoveredExtension
+from flx_plugin.loader import LoadedExtension
 
 
-class PluginState(StrEnum):
+class ExtensionState(StrEnum):
     DISCOVERED = "discovered"
     RESOLVED = "resolved"
     LOADED = "loaded"
@@ -26,8 +26,8 @@ class PluginState(StrEnum):
     FAILED = "failed"
 
 
-def plugin_row(
-    plugin: DiscoveredPlugin,
+def extension_row(
+    extension: DiscoveredExtension,
     state: str,
     reason: str | None = None,
     *,
@@ -35,14 +35,14 @@ def plugin_row(
     activated_at: datetime | None = None,
     versions: list[str] | None = None,
 ) -> dict[str, Any]:
-    """One plugin as reported by ``flx plugin info``, the status file and ``plugin list``."""
-    m = plugin.manifest
+    """One extension as ``flx extension info|list`` and the status file report it."""
+    m = extension.manifest
     return {
-        "name": name or plugin.name,
+        "name": name or extension.name,
         "kind": m.kind if m else None,
         "version": m.version if m else None,
-        "source": plugin.source,
-        "origin": plugin.origin,
+        "source": extension.source,
+        "origin": extension.origin,
         "state": str(state),
         "reason": reason,
         "activated_at": activated_at.isoformat() if activated_at else None,
@@ -54,28 +54,28 @@ def plugin_row(
 
 
 @dataclass(eq=False)
-class PluginRecord:
-    """One plugin name in a manager: the version that runs, or the one that could not."""
+class ExtensionRecord:
+    """One extension name in a manager: the version that runs, or the one that could not."""
 
     name: str
-    state: PluginState
-    plugin: DiscoveredPlugin
+    state: ExtensionState
+    extension: DiscoveredExtension
     reason: str | None = None
     activated_at: datetime | None = None
-    loaded: LoadedPlugin | None = field(default=None, repr=False)
-    context: PluginContext | None = field(default=None, repr=False)
+    loaded: LoadedExtension | None = field(default=None, repr=False)
+    context: ExtensionContext | None = field(default=None, repr=False)
 
     @property
     def active(self) -> bool:
-        return self.state is PluginState.ACTIVE
+        return self.state is ExtensionState.ACTIVE
 
     @property
     def location(self) -> str:
-        return self.plugin.location
+        return self.extension.location
 
     def row(self, versions: list[str] | None = None) -> dict[str, Any]:
-        return plugin_row(
-            self.plugin,
+        return extension_row(
+            self.extension,
             self.state,
             self.reason,
             name=self.name,

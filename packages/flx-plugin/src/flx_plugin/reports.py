@@ -1,64 +1,67 @@
-"""What the CLI and other processes ask about extension plugins without running them."""
+"""What the CLI and other processes ask about extensions without running them."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flx_plugin.config import PluginConfig, load_plugin_config
-from flx_plugin.discovery import DiscoveredPlugin
-from flx_plugin.manager import PluginManager
-from flx_plugin.records import PluginState, plugin_row
+from flx_plugin.config import ExtensionConfig, load_extension_config
+from flx_plugin.discovery import DiscoveredExtension
+from flx_plugin.manager import ExtensionManager
+from flx_plugin.records import ExtensionState, extension_row
 from flx_plugin.resolver import Resolution, best_by_name, versions_by_name
-from flx_plugin.status import read_status
+from flx_plugin.status import read_status, status_rows
 
 
 def _offline(
-    config: PluginConfig, settings: Any
-) -> tuple[PluginManager, list[DiscoveredPlugin], Resolution]:
-    manager = PluginManager(config, settings=settings)
+    config: ExtensionConfig, settings: Any
+) -> tuple[ExtensionManager, list[DiscoveredExtension], Resolution]:
+    manager = ExtensionManager(config, settings=settings)
     found = manager.discover()
     return manager, found, manager.resolve(found)
 
 
 def extension_rows(settings: Any) -> list[dict[str, Any]]:
-    """Every extension plugin: name, kind, version, source, state, reason (and more).
+    """Every extension: name, kind, version, source, state, reason (and more).
 
-    From the status file of a running ``flx plugin watch`` when there is one (what it has
+    From the status file of a running ``flx extension watch`` when there is one (what it has
     active, ``live: true``), else from a fresh discovery and resolution (what would load:
-    ``resolved``, ``failed`` or ``inactive``; ``live: false``). Raises PluginConfigError when
-    ``plugins.toml`` is unusable.
+    ``resolved``, ``failed`` or ``inactive``; ``live: false``). Raises ExtensionConfigError when
+    ``extensions.toml`` is unusable.
     """
-    config = load_plugin_config(settings)
+    config = load_extension_config(settings)
     status = read_status(config.watch_dir)
     if status is not None:
-        return [dict(row, live=True) for row in status.get("plugins", [])]
+        return [dict(row, live=True) for row in status_rows(status)]
     _manager, found, resolution = _offline(config, settings)
     versions = versions_by_name(found)
     best = best_by_name(found)
     rows = [
-        plugin_row(p, PluginState.RESOLVED, versions=versions[p.name]) for p in resolution.order
+        extension_row(p, ExtensionState.RESOLVED, versions=versions[p.name])
+        for p in resolution.order
     ]
     for name, reason in resolution.failed.items():
-        rows.append(plugin_row(best[name], PluginState.FAILED, reason, versions=versions[name]))
+        rows.append(
+            extension_row(best[name], ExtensionState.FAILED, reason, versions=versions[name])
+        )
     for name in resolution.disabled:
         rows.append(
-            plugin_row(
+            extension_row(
                 best[name],
-                PluginState.INACTIVE,
-                "disabled in plugins.toml",
+                ExtensionState.INACTIVE,
+                f"disabled in {config.file_name}",
                 versions=versions[name],
             )
         )
-    for plugin in found:
-        if plugin.manifest is None:
-            rows.append(plugin_row(plugin, PluginState.FAILED, plugin.error))
+    for extension in found:
+        if extension.manifest is None:
+            rows.append(extension_row(extension, ExtensionState.FAILED, extension.error))
     rows.sort(key=lambda r: (r["name"], r["source"]))
     return [dict(row, live=False) for row in rows]
 
 
 def resolution_report(settings: Any) -> dict[str, Any]:
-    """What ``flx plugin doctor`` shows: load order, failures, conflicts, cycles, and more."""
-    manager, _found, res = _offline(load_plugin_config(settings), settings)
+    """What ``flx extension doctor`` shows: load order, failures, conflicts, cycles, and more."""
+    manager, _found, res = _offline(load_extension_config(settings), settings)
     return {
         "ok": res.ok,
         "watch_dir": str(manager.config.watch_dir),

@@ -1,10 +1,10 @@
-"""Choosing which plugins load, at which version, in which order.
+"""Choosing which extensions load, at which version, in which order.
 
-For each name: the highest version that supports this FLX, fits the pin of ``plugins.toml``
-and satisfies what the other chosen plugins require (at equal versions a folder wins over an
+For each name: the highest version that supports this FLX, fits the pin of ``extensions.toml``
+and satisfies what the other chosen extensions require (at equal versions a folder wins over an
 entry point: it is the local, reloadable copy). Then a topological order of what remains.
 Missing dependencies, conflicting requirements and cycles are named; a failure marks only
-the plugins it touches and those that depend on them.
+the extensions it touches and those that depend on them.
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from graphlib import CycleError, TopologicalSorter
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from flx_plugin.discovery import DiscoveredPlugin
+from flx_plugin.discovery import DiscoveredExtension
 
 
 @dataclass
 class Resolution:
-    #: The plugins to load, dependencies first.
-    order: list[DiscoveredPlugin] = field(default_factory=list)
-    #: Plugin name -> why it does not load.
+    #: The extensions to load, dependencies first.
+    order: list[DiscoveredExtension] = field(default_factory=list)
+    #: Extension name -> why it does not load.
     failed: dict[str, str] = field(default_factory=dict)
     #: Manifests that could not be read: location -> error (file and field).
     invalid: dict[str, str] = field(default_factory=dict)
@@ -32,96 +32,100 @@ class Resolution:
     disabled: list[str] = field(default_factory=list)
     #: Versions found but not chosen: name -> versions.
     not_chosen: dict[str, list[str]] = field(default_factory=dict)
+    #: The configuration file that reasons name for pins and disables.
+    config_name: str = "extensions.toml"
 
     @property
     def ok(self) -> bool:
         return not self.failed and not self.invalid
 
-    def chosen(self, name: str) -> DiscoveredPlugin | None:
+    def chosen(self, name: str) -> DiscoveredExtension | None:
         return next((p for p in self.order if p.name == name), None)
 
 
-def _version(plugin: DiscoveredPlugin) -> Version:
-    assert plugin.manifest is not None
-    return plugin.manifest.parsed_version
+def _version(extension: DiscoveredExtension) -> Version:
+    assert extension.manifest is not None
+    return extension.manifest.parsed_version
 
 
-def _rank(plugin: DiscoveredPlugin) -> tuple[Version, bool]:
-    return _version(plugin), plugin.origin == "directory"
+def _rank(extension: DiscoveredExtension) -> tuple[Version, bool]:
+    return _version(extension), extension.origin == "directory"
 
 
-def best_by_name(found: list[DiscoveredPlugin]) -> dict[str, DiscoveredPlugin]:
+def best_by_name(found: list[DiscoveredExtension]) -> dict[str, DiscoveredExtension]:
     """The preferred version of each name, ignoring requirements (for reporting)."""
-    best: dict[str, DiscoveredPlugin] = {}
-    for plugin in found:
-        if plugin.manifest is not None:
-            seen = best.get(plugin.name)
-            if seen is None or _rank(plugin) > _rank(seen):
-                best[plugin.name] = plugin
+    best: dict[str, DiscoveredExtension] = {}
+    for extension in found:
+        if extension.manifest is not None:
+            seen = best.get(extension.name)
+            if seen is None or _rank(extension) > _rank(seen):
+                best[extension.name] = extension
     return best
 
 
-def versions_by_name(found: list[DiscoveredPlugin]) -> dict[str, list[str]]:
+def versions_by_name(found: list[DiscoveredExtension]) -> dict[str, list[str]]:
     """Every version found of each name, lowest first."""
     versions: dict[str, set[Version]] = {}
-    for plugin in found:
-        if plugin.manifest is not None:
-            versions.setdefault(plugin.name, set()).add(_version(plugin))
+    for extension in found:
+        if extension.manifest is not None:
+            versions.setdefault(extension.name, set()).add(_version(extension))
     return {name: [str(v) for v in sorted(vs)] for name, vs in versions.items()}
 
 
-def _versions_text(plugins: list[DiscoveredPlugin]) -> str:
-    return ", ".join(str(v) for v in sorted({_version(p) for p in plugins}))
+def _versions_text(extensions: list[DiscoveredExtension]) -> str:
+    return ", ".join(str(v) for v in sorted({_version(p) for p in extensions}))
 
 
 def resolve(
-    found: list[DiscoveredPlugin],
+    found: list[DiscoveredExtension],
     *,
     flx_version: str,
     pins: dict[str, str] | None = None,
     disabled: set[str] | None = None,
     unavailable: dict[str, str] | None = None,
+    config_name: str = "extensions.toml",
 ) -> Resolution:
-    """``unavailable``: plugins known not to load (name -> why), named to their dependents."""
-    result = Resolution()
+    """``unavailable``: extensions known not to load (name -> why), named to their dependents;
+    ``config_name``: the file reasons name for pins and disables."""
+    result = Resolution(config_name=config_name)
     pins = pins or {}
     disabled = disabled or set()
-    by_name: dict[str, list[DiscoveredPlugin]] = defaultdict(list)
-    for plugin in found:
-        if plugin.manifest is None:
-            result.invalid[plugin.location] = plugin.error or "unreadable manifest"
-        elif plugin.name in disabled:
-            if plugin.name not in result.disabled:
-                result.disabled.append(plugin.name)
+    by_name: dict[str, list[DiscoveredExtension]] = defaultdict(list)
+    for extension in found:
+        if extension.manifest is None:
+            result.invalid[extension.location] = extension.error or "unreadable manifest"
+        elif extension.name in disabled:
+            if extension.name not in result.disabled:
+                result.disabled.append(extension.name)
         else:
-            by_name[plugin.name].append(plugin)
+            by_name[extension.name].append(extension)
     allowed = _allowed(by_name, Version(flx_version), pins, result)
     chosen = _choose(allowed, result, unavailable or {})
     _fail_dependents(chosen, result)
     _break_cycles(chosen, result)
     _fail_dependents(chosen, result)
     result.order = _order(chosen)
-    for name, plugins in by_name.items():
+    for name, extensions in by_name.items():
         if name in chosen:
-            others = sorted(_version(p) for p in plugins if p is not chosen[name])
+            others = sorted(_version(p) for p in extensions if p is not chosen[name])
             if others:
                 result.not_chosen[name] = [str(v) for v in others]
     return result
 
 
 def _allowed(
-    by_name: dict[str, list[DiscoveredPlugin]],
+    by_name: dict[str, list[DiscoveredExtension]],
     flx: Version,
     pins: dict[str, str],
     result: Resolution,
-) -> dict[str, list[DiscoveredPlugin]]:
+) -> dict[str, list[DiscoveredExtension]]:
     """Versions each name may take on its own (FLX compatibility, the pin), best first."""
-    allowed: dict[str, list[DiscoveredPlugin]] = {}
-    for name, plugins in by_name.items():
-        ok = [p for p in plugins if p.manifest is not None and p.manifest.supports(flx)]
+    allowed: dict[str, list[DiscoveredExtension]] = {}
+    for name, extensions in by_name.items():
+        ok = [p for p in extensions if p.manifest is not None and p.manifest.supports(flx)]
         if not ok:
             needs = "; ".join(
-                f"{p.version} needs flx{p.manifest.flx}" for p in plugins if p.manifest
+                f"{p.version} needs flx{p.manifest.flx}" for p in extensions if p.manifest
             )
             result.failed[name] = f"no version supports FLX {flx} ({needs})"
             continue
@@ -130,8 +134,8 @@ def _allowed(
             pinned = [p for p in ok if spec.contains(_version(p), prereleases=True)]
             if not pinned:
                 result.failed[name] = (
-                    f"pinned to {pins[name]} in plugins.toml, but only {_versions_text(ok)} "
-                    "is available"
+                    f"pinned to {pins[name]} in {result.config_name}, "
+                    f"but only {_versions_text(ok)} is available"
                 )
                 continue
             ok = pinned
@@ -140,15 +144,15 @@ def _allowed(
 
 
 def _choose(
-    allowed: dict[str, list[DiscoveredPlugin]], result: Resolution, unavailable: dict[str, str]
-) -> dict[str, DiscoveredPlugin]:
+    allowed: dict[str, list[DiscoveredExtension]], result: Resolution, unavailable: dict[str, str]
+) -> dict[str, DiscoveredExtension]:
     """Highest versions that satisfy every requirement on them, repeated to a fixed point."""
     chosen = {name: versions[0] for name, versions in allowed.items()}
     for _round in range(2 * len(allowed) + 2):
         demands: dict[str, list[tuple[str, SpecifierSet]]] = defaultdict(list)
-        for name, plugin in chosen.items():
-            assert plugin.manifest is not None
-            for req in plugin.manifest.requirements:
+        for name, extension in chosen.items():
+            assert extension.manifest is not None
+            for req in extension.manifest.requirements:
                 demands[req.name].append((name, req.specifier))
         changed = False
         for dep, wanted in demands.items():
@@ -186,20 +190,20 @@ def _missing(
     dep: str, spec: SpecifierSet, result: Resolution, unavailable: dict[str, str] | None = None
 ) -> str:
     if dep in result.disabled:
-        return f"requires {dep}{spec}, but {dep} is disabled in plugins.toml"
+        return f"requires {dep}{spec}, but {dep} is disabled in {result.config_name}"
     why = result.failed.get(dep) or (unavailable or {}).get(dep)
     if why is None:
         return f"requires {dep}{spec}, which is missing"
     return f"requires {dep}{spec}, which does not load: {why}"
 
 
-def _fail_dependents(chosen: dict[str, DiscoveredPlugin], result: Resolution) -> None:
+def _fail_dependents(chosen: dict[str, DiscoveredExtension], result: Resolution) -> None:
     changed = True
     while changed:
         changed = False
-        for name, plugin in list(chosen.items()):
-            assert plugin.manifest is not None
-            for req in plugin.manifest.requirements:
+        for name, extension in list(chosen.items()):
+            assert extension.manifest is not None
+            for req in extension.manifest.requirements:
                 if req.name not in chosen:
                     result.failed[name] = _missing(req.name, req.specifier, result)
                     del chosen[name]
@@ -207,15 +211,15 @@ def _fail_dependents(chosen: dict[str, DiscoveredPlugin], result: Resolution) ->
                     break
 
 
-def _graph(chosen: dict[str, DiscoveredPlugin]) -> TopologicalSorter[str]:
+def _graph(chosen: dict[str, DiscoveredExtension]) -> TopologicalSorter[str]:
     graph: TopologicalSorter[str] = TopologicalSorter()
-    for name, plugin in chosen.items():
-        assert plugin.manifest is not None
-        graph.add(name, *(r.name for r in plugin.manifest.requirements if r.name in chosen))
+    for name, extension in chosen.items():
+        assert extension.manifest is not None
+        graph.add(name, *(r.name for r in extension.manifest.requirements if r.name in chosen))
     return graph
 
 
-def _break_cycles(chosen: dict[str, DiscoveredPlugin], result: Resolution) -> None:
+def _break_cycles(chosen: dict[str, DiscoveredExtension], result: Resolution) -> None:
     while True:
         try:
             _graph(chosen).prepare()
@@ -228,7 +232,7 @@ def _break_cycles(chosen: dict[str, DiscoveredPlugin], result: Resolution) -> No
                 chosen.pop(name, None)
 
 
-def _order(chosen: dict[str, DiscoveredPlugin]) -> list[DiscoveredPlugin]:
+def _order(chosen: dict[str, DiscoveredExtension]) -> list[DiscoveredExtension]:
     """Dependencies first; names in alphabetical order among those ready together."""
     graph = _graph(chosen)
     graph.prepare()

@@ -1,8 +1,8 @@
 """What a running watcher shares with other processes, through files in the watch directory.
 
-- ``.status.json``: every plugin with its state, written atomically (temp file + rename)
+- ``.status.json``: every extension with its state, written atomically (temp file + rename)
   whenever it changes, with the watcher's pid so a stale file is recognised;
-- ``.requests/<token>.json``: a request from another process (``flx plugin reload NAME``);
+- ``.requests/<token>.json``: a request from another process (``flx extension reload NAME``);
   the watcher answers in the status file under ``requests.<token>``.
 """
 
@@ -57,15 +57,21 @@ def read_status(directory: Path) -> dict[str, Any] | None:
     return status
 
 
+def status_rows(status: dict[str, Any]) -> list[dict[str, Any]]:
+    """The extension rows of a status (a watcher of an earlier version wrote ``plugins``)."""
+    rows = status.get("extensions", status.get("plugins", []))
+    return [row for row in rows if isinstance(row, dict)] if isinstance(rows, list) else []
+
+
 def request_reload(directory: Path, name: str) -> str:
-    """Ask the watcher of ``directory`` to reload plugin ``name``; returns the request token."""
+    """Ask the watcher of ``directory`` to reload extension ``name``; returns the request token."""
     token = uuid.uuid4().hex
     _write_atomically(directory / REQUESTS_DIR / f"{token}.json", {"reload": name})
     return token
 
 
 def take_requests(directory: Path) -> list[tuple[str, str]]:
-    """Pending reload requests as (token, plugin name), removed from the directory."""
+    """Pending reload requests as (token, extension name), removed from the directory."""
     folder = directory / REQUESTS_DIR
     if not folder.is_dir():
         return []

@@ -1,7 +1,7 @@
-"""Following file changes: the watch directory (recursively) and ``plugins.toml``.
+"""Following file changes: the watch directory (recursively) and ``extensions.toml``.
 
 watchfiles groups a burst of writes into one batch (a batch ends after ``step_ms`` without
-a change, or after ``debounce_ms`` in any case); the manager then acts once per plugin
+a change, or after ``debounce_ms`` in any case); the manager then acts once per extension
 folder of the batch, so a flurry of saves gives one reload.
 """
 
@@ -14,6 +14,7 @@ from pathlib import Path
 
 from watchfiles import Change, awatch
 
+from flx_plugin.config import config_names
 from flx_plugin.status import STATUS_FILE, TEMP_PREFIX
 
 _NOISE_SUFFIXES = (".pyc", ".pyo", ".swp", ".swx", "~")
@@ -67,9 +68,9 @@ async def watch_files(
     async with asyncio.TaskGroup() as group:
         group.create_task(follow(watch_dir, recursive=True, keep=is_relevant))
         if config_file is not None and config_file.parent.is_dir():
-            name = config_file.name
+            names = config_names(config_file)
 
             def is_config(change: Change, path: str) -> bool:
-                return Path(path).name == name
+                return Path(path).name in names
 
             group.create_task(follow(config_file.parent, recursive=False, keep=is_config))
