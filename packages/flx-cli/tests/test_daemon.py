@@ -1,7 +1,9 @@
-"""`flx run` through the FLX daemon, with real processes: same results as a cold run, the
-client's environment and directory, signals, a killed client, and `flx daemon` itself.
+"""`flx run` through the FLX daemon, with real processes: which commands go to it, same
+results as a cold run, the client's environment and directory, signals, and `flx daemon`
+itself. A killed client: test_killed_runs.py.
 
-``warm_cli`` (conftest.py) is `flx` in a fresh home with a daemon of the test's own.
+``warm_cli`` (conftest.py) is `flx` in a fresh home with a daemon of the test's own
+(FLX_DAEMON=on); a test about FLX_DAEMON=auto removes the variable.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
 import select
 import signal
 import socket
@@ -32,10 +35,11 @@ def warm(flx: Any) -> dict[str, Any]:
 
 
 def test_a_cold_run_starts_the_daemon_and_the_next_run_uses_it(warm_cli: Any) -> None:
+    """FLX_DAEMON=on: whatever the stdio (pipes here)."""
     flx = warm_cli
     flx.env["FLX_DAEMON"] = "off"
     flx.add_fixture_pipeline(rows=30, state_every=10)
-    flx.env["FLX_DAEMON"] = "auto"
+    flx.env["FLX_DAEMON"] = "on"
     assert flx.daemon_status() is None
     cold = flx("run", "slow")
     assert "slow: succeeded" in cold.stdout and "items: 30 records" in cold.stdout
@@ -60,6 +64,77 @@ def test_flx_daemon_off_runs_in_process_and_starts_nothing(warm_cli: Any) -> Non
     assert "slow: succeeded" in flx("run", "slow").stdout
     # Nothing was started: a daemon would have made its log and lock file at once.
     assert list(flx.runtime.iterdir()) == []
+
+
+def executed_by(flx: Any, output: str) -> dict[str, Any]:
+    """The execution a `flx run` summary names."""
+    found = re.search(r"\(execution ([0-9a-f]{12})\)", output)
+    assert found, output
+    return dict(flx.show(found[1]))
+
+
+def test_auto_runs_a_command_without_a_terminal_in_its_own_process(warm_cli: Any) -> None:
+    """`echo | flx run slow` with FLX_DAEMON unset (auto): no daemon used, none started."""
+    flx = warm_cli
+    del flx.env["FLX_DAEMON"]
+    flx.add_fixture_pipeline(rows=5)
+    piped = subprocess.Popen(
+        [FLX, "run", "slow"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=flx.env,
+        text=True,
+    )
+    out, err = piped.communicate("\n", timeout=120)
+    assert piped.returncode == 0, err
+    assert "slow: succeeded" in out
+    assert executed_by(flx, out)["pid"] == piped.pid  # the run ran in that very process
+    assert flx("daemon", "status", check=False).returncode == 1
+    # Nor was one started: a daemon makes its log and lock file beside its socket at once.
+    assert list(flx.runtime.iterdir()) == []
+
+
+def test_auto_hands_a_command_typed_at_a_terminal_to_the_daemon(warm_cli: Any) -> None:
+    flx = warm_cli
+    del flx.env["FLX_DAEMON"]
+    flx.add_fixture_pipeline(rows=5)
+    first = flx.in_terminal("run", "slow")
+    try:
+        assert first.wait() == 0, first.output
+    finally:
+        first.close()
+    # No daemon ran: this one ran in its own process, and started one for the next commands.
+    assert executed_by(flx, first.output)["pid"] == first.proc.pid
+    assert "started the FLX daemon in the background" in first.output
+    deadline = time.monotonic() + 30
+    while flx.daemon_status() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    served = warm(flx)["served"]
+    second = flx.in_terminal("run", "slow", "--full-refresh")
+    try:
+        assert second.wait() == 0, second.output
+    finally:
+        second.close()
+    assert "slow: succeeded" in second.output
+    assert executed_by(flx, second.output)["pid"] != second.proc.pid  # a worker's
+    assert flx.daemon_status()["served"] == served + 1
+    # stdin a terminal but stdout a pipe (`flx run slow | tee run.log`): its own process.
+    controller, terminal = pty.openpty()
+    try:
+        teed = subprocess.run(
+            [FLX, "run", "slow"],
+            stdin=terminal,
+            capture_output=True,
+            env=flx.env,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(controller)
+        os.close(terminal)
+    assert teed.returncode == 0, teed.stderr
+    assert flx.daemon_status()["served"] == served + 1
 
 
 def test_the_worker_takes_the_clients_environment_directory_and_exit_code(warm_cli: Any) -> None:
@@ -115,28 +190,6 @@ def test_ctrl_c_on_the_client_cancels_the_run_in_the_worker(warm_cli: Any) -> No
     assert "cancelling" in err
     assert flx.show(execution_id)["status"] == "cancelled"
     assert flx.connector_pids() == []
-
-
-def test_a_killed_client_stops_its_run_and_the_next_run_loads_each_row_once(
-    warm_cli: Any,
-) -> None:
-    flx = warm_cli
-    out = flx.add_fixture_pipeline(rows=400, sleep=0.03, state_every=20)
-    warm(flx)
-    proc = flx.start("run", "slow", capture=False)
-    execution_id = flx.wait_running()
-    time.sleep(0.5)
-    proc.kill()
-    proc.wait()
-    deadline = time.monotonic() + 30
-    while flx.show(execution_id)["status"] == "running" and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert flx.show(execution_id)["status"] == "cancelled"
-    assert flx.connector_pids() == []
-    flx("pipeline", "update", "slow", "--config", "extractor.sleep=0")
-    assert "slow: succeeded" in flx("run", "slow").stdout
-    rows = json.loads(out.read_text())["items"]
-    assert sorted(int(k) for k in rows) == list(range(400))
 
 
 def test_daemon_start_status_stop(warm_cli: Any) -> None:
@@ -240,7 +293,6 @@ def test_a_run_under_nohup_survives_a_hangup(warm_cli: Any) -> None:
     )
     try:
         flx.wait_running()
-        assert flx.daemon_status()["running"], "the run goes through the daemon"
         proc.send_signal(signal.SIGHUP)
         out, _ = proc.communicate(timeout=60)
     finally:
@@ -248,6 +300,7 @@ def test_a_run_under_nohup_survives_a_hangup(warm_cli: Any) -> None:
         proc.communicate()
     assert proc.returncode == 0
     assert "slow: succeeded" in out and "items: 100 records" in out
+    assert executed_by(flx, out)["pid"] != proc.pid, "the run goes through the daemon"
 
 
 def test_with_stdout_closed_the_command_runs_cold_and_ends_as_cold(warm_cli: Any) -> None:
@@ -283,7 +336,7 @@ def test_a_daemon_started_by_a_command_holds_none_of_its_pipes(warm_cli: Any) ->
     flx = warm_cli
     flx.env["FLX_DAEMON"] = "off"
     flx.add_fixture_pipeline(rows=5)
-    flx.env["FLX_DAEMON"] = "auto"
+    flx.env["FLX_DAEMON"] = "on"
     # The cold command starts a daemon; if that inherited fd 3 (the pipe), wc would wait
     # for the daemon to exit.
     piped = subprocess.run(
@@ -330,7 +383,7 @@ def test_the_worker_writes_in_the_callers_io_encoding(warm_cli: Any) -> None:
     flx.add_fixture_pipeline(rows=5)
     flx("pipeline", "update", "slow", "--description", "caf\u00e9")
     # PYTHONIOENCODING is part of the fingerprint: a daemon started with it serves it.
-    env = dict(flx.env, FLX_DAEMON="auto", PYTHONIOENCODING="utf-16")
+    env = dict(flx.env, FLX_DAEMON="on", PYTHONIOENCODING="utf-16")
 
     def served() -> int:
         out = subprocess.run([FLX, "--json", "daemon", "status"], env=env, capture_output=True)

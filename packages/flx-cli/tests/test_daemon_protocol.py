@@ -28,6 +28,9 @@ from flx_cli.daemon import protocol
         (["user", "create", "--admin"], False),
         (["auth", "login"], False),
         (["daemon", "status"], False),
+        (["serve"], False),
+        (["--verbose", "worker"], False),
+        (["scheduler"], False),
         ([], False),
         (["--unknown-flag", "run", "demo"], False),
     ],
@@ -42,12 +45,50 @@ def test_the_daemon_is_linux_only(monkeypatch: pytest.MonkeyPatch) -> None:
     assert protocol.mode() == "off"
 
 
-@pytest.mark.parametrize("value", ["off", "OFF", "0", "false", "no"])
-def test_flx_daemon_off(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
-    monkeypatch.setenv("FLX_DAEMON", value)
-    assert protocol.mode() == "off"
-    monkeypatch.setenv("FLX_DAEMON", "auto")
-    assert protocol.mode() == "auto"
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        *((v, "off") for v in ("off", "OFF", "0", "false", "no")),
+        *((v, "on") for v in ("on", " On ", "1", "true", "yes")),
+        *((v, "auto") for v in ("auto", "", "sometimes")),
+        (None, "auto"),
+    ],
+)
+def test_flx_daemon_modes(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, expected: str
+) -> None:
+    if value is None:
+        monkeypatch.delenv("FLX_DAEMON", raising=False)
+    else:
+        monkeypatch.setenv("FLX_DAEMON", value)
+    assert protocol.mode() == expected
+
+
+def test_interactive_means_stdin_and_stdout_are_terminals() -> None:
+    """Checked in a child whose fds 0 and 1 are chosen: a pty, a pipe, /dev/null."""
+    import pty
+    import subprocess
+    import sys
+
+    probe = "from flx_cli.daemon import protocol; print(protocol.interactive(), file=sys.stderr)"
+    controller, terminal = pty.openpty()
+    try:
+        answers = []
+        for stdin, stdout in ((terminal, terminal), (terminal, subprocess.PIPE), (None, terminal)):
+            child = subprocess.run(
+                [sys.executable, "-c", f"import sys; {probe}"],
+                stdin=stdin if stdin is not None else subprocess.DEVNULL,
+                stdout=stdout,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=60,
+                check=True,
+            )
+            answers.append(child.stderr.strip())
+    finally:
+        os.close(controller)
+        os.close(terminal)
+    assert answers == ["True", "False", "False"]
 
 
 def test_runtime_dir_is_created_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -173,34 +214,26 @@ def test_the_daemon_keeps_no_settings_or_secrets_of_its_starter() -> None:
 
 
 def test_a_daemon_that_failed_a_moment_ago_is_not_started_by_every_command(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, daemon_dir: Path
 ) -> None:
-    import tempfile
     import time
 
     from flx_cli.daemon import client
 
-    runtime = tempfile.mkdtemp(prefix="flxd-", dir="/tmp")
-    monkeypatch.setenv("FLX_DAEMON_DIR", runtime)
+    monkeypatch.setenv("FLX_DAEMON_DIR", str(daemon_dir))
     log = client.log_path()
-    assert log is not None and log.startswith(runtime)
-    try:
-        with open(log, "w") as handle:
-            handle.write("Traceback (most recent call last): ...\n")
-        assert client.start_in_background() is False
-        old = time.time() - client.RETRY_AFTER_SECONDS - 1
-        os.utime(log, (old, old))
-        assert client.start_in_background() is True
-        assert os.path.getsize(log) == 0  # each start begins a fresh log
-        deadline = time.monotonic() + 30
-        while client.ask("status") is None and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert client.ask("status") is not None
-    finally:
-        client.ask("stop")
-        import shutil
-
-        shutil.rmtree(runtime, ignore_errors=True)
+    assert log is not None and log.startswith(str(daemon_dir))
+    with open(log, "w") as handle:
+        handle.write("Traceback (most recent call last): ...\n")
+    assert client.start_in_background() is False
+    old = time.time() - client.RETRY_AFTER_SECONDS - 1
+    os.utime(log, (old, old))
+    assert client.start_in_background() is True
+    assert os.path.getsize(log) == 0  # each start begins a fresh log
+    deadline = time.monotonic() + 30
+    while client.ask("status") is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert client.ask("status") is not None
 
 
 def test_a_daemon_leaves_when_idle_or_when_the_code_on_disk_changes(tmp_path: Path) -> None:

@@ -3,8 +3,10 @@
 The daemon forks a worker that runs the very same `flx` code with this process's arguments,
 environment, working directory and umask, writing straight to this process's stdin, stdout
 and stderr (passed as file descriptors once the worker waits for them). Ctrl-C, SIGTERM and
-SIGHUP are forwarded, Ctrl-Z and `fg` stop and resume the worker; if this process dies, the
-worker sees the connection close and stops the run as on SIGTERM.
+SIGHUP are forwarded, Ctrl-Z and `fg` stop and resume the worker. If this process dies
+before the command's end (kill -9), the worker sees the connection close, writes nothing
+more, and a run it was running ends failed, as a killed cold `flx run` does (see
+:mod:`flx_cli.daemon.worker`).
 
 Standard library only, imported before click: this path must cost milliseconds.
 """
@@ -246,18 +248,24 @@ def daemon_environment(environ: dict[str, str] | os._Environ[str]) -> dict[str, 
 def _start_after_cold_run(log: str | None) -> None:
     if start_in_background(log=log) and sys.stderr.isatty():
         sys.stderr.write(
-            "flx: started the FLX daemon in the background: later commands start faster "
-            "(`flx daemon status`; FLX_DAEMON=off disables it)\n"
+            "flx: started the FLX daemon in the background: later commands typed here start "
+            "faster (`flx daemon status`; FLX_DAEMON=off disables it)\n"
         )
 
 
 def main(argv: list[str]) -> int | None:
     """The exit code of a run the daemon took, or None to run in this process.
 
-    With ``FLX_DAEMON=auto`` and no daemon answering, one is started in the background once
-    this process is done (see :func:`start_in_background`), so the next run is warm.
+    ``FLX_DAEMON=auto`` (the default) hands over only a command typed at a terminal (stdin
+    and stdout are terminals): one started by cron, systemd, CI or a script stays in its
+    caller's process tree, cgroup and limits, and starts no daemon. ``FLX_DAEMON=on`` hands
+    over whatever the stdio. When no daemon answers, one is started in the background once
+    this process is done (see :func:`start_in_background`), so the next command is warm.
     """
-    if protocol.mode() == "off" or not protocol.eligible(argv) or not stdio_open():
+    mode = protocol.mode()
+    if mode == "off" or not protocol.eligible(argv) or not stdio_open():
+        return None
+    if mode == "auto" and not protocol.interactive():
         return None
     directory = protocol.runtime_dir()
     if directory is None:

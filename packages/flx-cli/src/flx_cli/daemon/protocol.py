@@ -25,11 +25,14 @@ VERSION = 1
 PACKAGES = ("flx_core", "flx_cli", "flx_meltano", "flx_auth", "flx_plugin", "flx_observability")
 #: `flx` commands that stay in their own process: `user` and `auth` read passwords with the
 #: echo off, which needs the caller's controlling terminal; `daemon` controls the daemon
-#: from outside. Every other command goes to the daemon.
-IN_PROCESS = frozenset({"user", "auth", "daemon"})
+#: from outside; `serve`, `worker` and `scheduler` are long-lived processes that belong in
+#: their caller's process tree (and gain nothing from a faster start). Every other command
+#: may go to the daemon.
+IN_PROCESS = frozenset({"user", "auth", "daemon", "serve", "worker", "scheduler"})
 #: Global flags of `flx` that may come before the command (none takes a value).
 GLOBAL_FLAGS = frozenset({"--debug", "--verbose", "-v", "--json"})
 OFF = frozenset({"off", "0", "false", "no"})
+ON = frozenset({"on", "1", "true", "yes"})
 _HEADER_SIZE = 4
 MAX_MESSAGE = 16 * 1024 * 1024
 
@@ -39,12 +42,28 @@ class ProtocolError(Exception):
 
 
 def mode() -> str:
-    """``FLX_DAEMON``: ``auto`` (default: use a daemon, start one after a cold run) or ``off``.
+    """``FLX_DAEMON``: ``auto`` (the default), ``on`` or ``off``.
 
-    Always ``off`` outside Linux: the daemon relies on pidfd_open and SO_PEERCRED.
+    ``auto`` uses the daemon for interactive commands only (see :func:`interactive`), ``on``
+    for every command whatever its stdio, ``off`` for none. An unknown value counts as
+    ``auto``. Always ``off`` outside Linux: the daemon relies on pidfd_open and SO_PEERCRED.
     """
     value = os.environ.get("FLX_DAEMON", "auto").strip().lower()
-    return "off" if value in OFF or not sys.platform.startswith("linux") else "auto"
+    if value in OFF or not sys.platform.startswith("linux"):
+        return "off"
+    return "on" if value in ON else "auto"
+
+
+def interactive() -> bool:
+    """Whether this process's stdin and stdout are both terminals: someone typed the command.
+
+    Anything else (a pipe, a file, /dev/null: cron, systemd, CI, a script) runs in its own
+    process, inside its caller's cgroup, limits and process tree.
+    """
+    try:
+        return os.isatty(0) and os.isatty(1)
+    except OSError:
+        return False
 
 
 def command_of(argv: list[str]) -> str | None:
@@ -151,10 +170,19 @@ def fingerprint() -> str:
     return digest.hexdigest()
 
 
-def peer_uid(sock: socket.socket) -> int:
-    """The user id of the process at the other end of a Unix socket (SO_PEERCRED)."""
+def _peer_credentials(sock: socket.socket) -> tuple[int, int]:
+    """The pid and user id of the process at the other end of a Unix socket (SO_PEERCRED:
+    the process that connected, or that listens)."""
     creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
-    return int.from_bytes(creds[4:8], sys.byteorder)
+    return int.from_bytes(creds[0:4], sys.byteorder), int.from_bytes(creds[4:8], sys.byteorder)
+
+
+def peer_uid(sock: socket.socket) -> int:
+    return _peer_credentials(sock)[1]
+
+
+def peer_pid(sock: socket.socket) -> int:
+    return _peer_credentials(sock)[0]
 
 
 def socket_path(directory: str, code: str) -> str:

@@ -5,7 +5,7 @@ small runs. The daemon imports it once, opens nothing (no database, no thread, n
 loop), and forks a worker per request, as multiprocessing's forkserver does. The worker
 takes the client's stdin/stdout/stderr, environment, working directory and umask and runs
 the ordinary `flx` entry point, so a warm run behaves exactly like a cold one: settings,
-the database and plugins are read fresh in the worker.
+the database and plugins are read fresh in the worker (see :mod:`flx_cli.daemon.worker`).
 
 One daemon per user and per code fingerprint (see :mod:`flx_cli.daemon.protocol`): after an
 upgrade or an edit of FLX's sources clients compute another fingerprint, so they start a new
@@ -27,12 +27,12 @@ import socket
 import sys
 import threading
 import time
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from flx_cli.daemon import protocol
+from flx_cli.daemon.worker import adopt, finish, run_flx, watch_client
 
 CHECK_SECONDS = 5.0
 
@@ -61,10 +61,10 @@ def preload() -> None:
     ):
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
-    from flx_core.bootstrap import discover_modules
+    from flx_core.bootstrap import module_factories
 
     with contextlib.suppress(Exception):
-        discover_modules()
+        module_factories()  # the bounded contexts' entry points, loaded once for every worker
 
 
 @dataclass
@@ -245,14 +245,14 @@ class Daemon:
                 os._exit(0)
             if not go.get("go") or len(fds) != 3:
                 os._exit(0)
-            _adopt(message, fds)
-            _watch_client(conn)
-            code = _run_flx(message["argv"])
-        except BaseException as exc:  # the worker must always end in _finish
+            adopt(message, fds)
+            watch_client(conn)
+            code = run_flx(message["argv"])
+        except BaseException as exc:  # the worker must always end in finish
             with contextlib.suppress(Exception):
                 sys.stderr.write(f"error: the FLX daemon could not run this: {exc}\n")
         finally:
-            _finish(conn, code)
+            finish(conn, code)
 
     def _drop_daemon_state(self, conn: socket.socket) -> None:
         if self._lock_file is not None:
@@ -269,91 +269,6 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
-
-
-def _adopt(message: dict[str, Any], fds: list[int]) -> None:
-    """Take on the client's stdio, environment, working directory and umask."""
-    for target, fd in enumerate(fds):
-        os.dup2(fd, target)
-        os.close(fd)
-    fds.clear()
-    os.environ.clear()
-    os.environ.update({str(k): str(v) for k, v in message["env"].items()})
-    time.tzset()
-    os.chdir(message["cwd"])
-    os.umask(int(message["umask"]))
-    # Buffering as Python sets it up: stdout line-buffered on a terminal, stderr by lines.
-    sys.stdin = _reopen(0, "r", 1)
-    sys.stdout = _reopen(1, "w", 1 if os.isatty(1) else -1)
-    sys.stderr = _reopen(2, "w", 1)
-
-
-def _reopen(fd: int, mode: str, buffering: int) -> Any:
-    """A text stream on ``fd`` with the encoding the caller's interpreter would have chosen:
-    ``PYTHONIOENCODING`` (``encoding[:errors]``) if set, else UTF-8."""
-    encoding, _, errors = os.environ.get("PYTHONIOENCODING", "").partition(":")
-    default_errors = "backslashreplace" if fd == 2 else "strict"
-    return open(
-        fd,
-        mode,
-        buffering,
-        encoding=encoding or "utf-8",
-        errors=errors or default_errors,
-        closefd=False,
-    )
-
-
-def _watch_client(conn: socket.socket) -> None:
-    """Deliver the client's forwarded signals; if the client goes away, stop as on SIGTERM."""
-    me = os.getpid()
-
-    def watch() -> None:
-        while True:
-            try:
-                message = protocol.receive(conn)
-            except (OSError, protocol.ProtocolError):
-                message = None
-            if message is None:
-                os.kill(me, signal.SIGTERM)
-                return
-            signum = message.get("signal")
-            if signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-                # SIGHUP (terminal closed) stops a run the way SIGTERM does.
-                os.kill(me, signal.SIGTERM if signum == signal.SIGHUP else signum)
-
-    threading.Thread(target=watch, name="flx-client-watch", daemon=True).start()
-
-
-def _run_flx(argv: list[str]) -> int:
-    from flx_cli.app import cli
-
-    sys.argv = ["flx", *argv]
-    try:
-        cli.main(args=argv, prog_name="flx")
-    except SystemExit as exc:
-        if exc.code is None or isinstance(exc.code, int):
-            return exc.code or 0
-        sys.stderr.write(f"{exc.code}\n")  # as the interpreter does for sys.exit("message")
-        return 1
-    except KeyboardInterrupt:
-        return 130
-    except Exception:
-        traceback.print_exc()  # as a cold process would show an uncaught error
-        return 1
-    return 0
-
-
-def _finish(conn: socket.socket, code: int) -> None:
-    import atexit
-
-    with contextlib.suppress(Exception):
-        atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    with contextlib.suppress(Exception):
-        protocol.send(conn, {"exit": code})
-    os._exit(code)
 
 
 def take_lock(path: Path) -> Any:

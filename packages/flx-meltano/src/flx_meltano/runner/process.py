@@ -1,13 +1,24 @@
-"""One Singer process: started in its own session, stopped with its whole process group."""
+"""One Singer process: started in its own session, stopped with its whole process group.
+
+On Linux a connector also dies with the FLX process that started it: if that process is
+killed (kill -9, the OOM killer), the kernel sends the connector SIGKILL (PR_SET_PDEATHSIG),
+so no tap or target is left running for nobody, reading a source or holding a destination.
+The signal follows the thread that started the process, here the run's event loop, which
+lives until the run's processes are stopped. What a connector starts itself, in its process
+group, is stopped with the group on an ordinary end; after a kill it meets closed pipes.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import signal
 import subprocess
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import structlog
@@ -23,6 +34,41 @@ logger = structlog.get_logger(__name__)
 
 POLL_INTERVAL = 0.05
 KILL_WAIT = 5.0
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+@functools.cache
+def _prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        function: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    args = (ctypes.c_ulong(_PR_SET_PDEATHSIG), ctypes.c_ulong(signal.SIGKILL), ctypes.c_ulong(0))
+    return functools.partial(function, *args, args[2], args[2])
+
+
+def death_signal_setter() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that has the kernel SIGKILL the child when the calling thread ends;
+    None where there is no prctl (not Linux).
+
+    It runs in the child between fork and exec, so it does as little as it can there: one
+    prctl call (its arguments made beforehand) and getppid.
+    """
+    prctl = _prctl()
+    if prctl is None:
+        return None
+    parent = os.getpid()
+
+    def set_death_signal() -> None:
+        prctl()
+        if os.getppid() != parent:  # the parent died before the setting took effect
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return set_death_signal
 
 
 class ProcessBlock:
@@ -68,6 +114,7 @@ class ProcessBlock:
                 cwd=self._cwd,
                 env=self._env,
                 start_new_session=True,
+                preexec_fn=death_signal_setter(),
             )
         except OSError as error:
             raise ProcessStartError(self.name, str(error)) from error
