@@ -5,6 +5,7 @@
                              {"users": {"replication-method": "INCREMENTAL"}})
 
 Selection first, then metadata, so a metadata override has the last word.
+``unmatched_rules(catalog, select, metadata)`` names the rules and keys that match nothing.
 """
 
 from flx_meltano.catalog.cache import (
@@ -29,6 +30,7 @@ from flx_meltano.catalog.selection import (
     list_selection as list_selection,
 )
 from flx_meltano.catalog.streams import CatalogError as CatalogError
+from flx_meltano.catalog.unmatched import unmatched_rules as unmatched_rules
 
 __all__ = [
     "CatalogError",
@@ -45,4 +47,5 @@ __all__ = [
     "discover",
     "discover_catalog",
     "list_selection",
+    "unmatched_rules",
 ]

@@ -78,6 +78,7 @@ async def planned_run(
                         apply_selection,
                         catalog_cache_file,
                         discover,
+                        unmatched_rules,
                     )
 
                     discovered = await discover(
@@ -94,6 +95,10 @@ async def planned_run(
                     catalog = apply_metadata(
                         apply_selection(discovered, pipeline.select), pipeline.metadata
                     )
+                    for message in unmatched_rules(
+                        discovered, pipeline.select, pipeline.metadata, tap=plugin.name
+                    ):
+                        warn(message)
                     catalog_path = files.write_json("catalog.json", catalog)
                     argv += [flag, str(catalog_path)]
                 else:
