@@ -17,13 +17,16 @@ from flx_meltano import GetState, LocalExecutor, RunPipeline
 
 
 def unbound_parameters(handler: object) -> list[str]:
-    """Keyword-only parameters of a handler that the wiring did not give."""
+    """Keyword-only parameters of a handler that the wiring did not give (and that have
+    no default)."""
     fn = handler.func if isinstance(handler, partial) else handler
     given = handler.keywords if isinstance(handler, partial) else {}
     return [
         name
         for name, p in inspect.signature(fn).parameters.items()  # type: ignore[arg-type]
-        if p.kind is inspect.Parameter.KEYWORD_ONLY and name not in given
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+        and name not in given
+        and p.default is inspect.Parameter.empty
     ]
 
 

@@ -61,7 +61,8 @@ def test_create_list_show_update_delete(runner: CliRunner) -> None:
     assert "created pipeline demo: tap-a -> m1 -> target-b" in out
     code, out, _ = invoke(runner, "--json", "pipeline", "show", "demo")
     data = json.loads(out)
-    assert data["config"] == {"tap-a": {"rows": 10}, "target-b": {"path": "out"}}
+    # tap-a declares no settings: its values stay the text that was typed.
+    assert data["config"] == {"tap-a": {"rows": "10"}, "target-b": {"path": "out"}}
     assert data["select"] == ["users.*"] and data["schedule"] == "0 * * * *"
     code, out, err = invoke(
         runner, "pipeline", "update", "demo", "-d", "nightly", "--if-version", "1"
@@ -127,10 +128,10 @@ def test_duplicate_and_stale_update_change_nothing(runner: CliRunner) -> None:
 
 
 def test_bad_setting_exits_2_with_one_line(runner: CliRunner, monkeypatch) -> None:
-    monkeypatch.setenv("FLX_API_PORT", "eighty")
+    monkeypatch.setenv("FLX_HEARTBEAT_SECONDS", "often")
     code, _, err = invoke(runner, "pipeline", "list")
     assert code == 2
-    assert err.strip().startswith("error: invalid setting FLX_API_PORT")
+    assert err.strip().startswith("error: invalid setting FLX_HEARTBEAT_SECONDS")
     assert len(err.strip().splitlines()) == 1
 
 
@@ -206,7 +207,7 @@ def test_db_upgrade_and_downgrade_round_trip(tmp_path: Path) -> None:
     assert down.returncode == 0, down.stderr
     assert json.loads(down.stdout)["core"] is None
     up = flx("--json", "db", "upgrade", env=env)
-    assert json.loads(up.stdout)["core"] == "0002_core"
+    assert json.loads(up.stdout)["core"] == "0003_core"
 
 
 def test_pipeline_show_masks_secret_settings(runner: CliRunner) -> None:
@@ -229,3 +230,35 @@ def test_pipeline_show_masks_secret_settings(runner: CliRunner) -> None:
     assert "hunter2" not in out and "pw9" not in out
     _, out, _ = invoke(runner, "--json", "pipeline", "list")
     assert "hunter2" not in out
+
+
+def test_a_setting_the_plugin_declares_secret_is_masked_in_pipeline_output(
+    runner: CliRunner,
+) -> None:
+    for args in (
+        ("plugin", "add", "extractor", "tap-m", "--executable", "/bin/true"),
+        ("plugin", "set", "tap-m", "dbkey", "placeholder", "--secret"),
+        ("plugin", "add", "loader", "target-m", "--executable", "/bin/true"),
+    ):
+        code, _, err = invoke(runner, *args)
+        assert code == 0, err
+    code, out, err = invoke(
+        runner,
+        "pipeline",
+        "create",
+        "m",
+        "-e",
+        "tap-m",
+        "-l",
+        "target-m",
+        "--config",
+        "tap-m.dbkey=s3cr3t-value",
+        "--json",
+    )
+    assert code == 0, err
+    assert "s3cr3t-value" not in out
+    for args in (("pipeline", "show", "m", "--json"), ("pipeline", "list", "--json")):
+        code, out, err = invoke(runner, *args)
+        assert code == 0, err
+        assert "s3cr3t-value" not in out
+        assert "********" in out

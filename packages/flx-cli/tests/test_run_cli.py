@@ -149,7 +149,9 @@ def test_invalid_config_fails_the_execution_clearly(setup, tmp_path: Path) -> No
     )
     failed = flx("run", "typed", env=dict(flx.env, TAP_TYPED_ROWS="many"), check=False)
     assert failed.returncode == 1
-    assert "TAP_TYPED_ROWS must be a valid integer" in failed.stderr + failed.stdout
+    assert "error: environment variable TAP_TYPED_ROWS must be an integer (got 'many')" in (
+        failed.stderr
+    )
     listed = json.loads(flx("--json", "execution", "list", "-p", "typed").stdout)
     assert listed["items"][0]["status"] == "failed"
     assert "TAP_TYPED_ROWS" in listed["items"][0]["error"]

@@ -19,13 +19,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "config": ("flx_cli.commands.config:config", "Show the effective settings (secrets masked)."),
     "db": ("flx_cli.commands.db:db", "Database migrations: upgrade, current, downgrade."),
-    "plugin": ("flx_cli.commands.plugin:plugin", "Connectors and extension plugins."),
+    "plugin": ("flx_cli.commands.plugin:plugin", "Singer connectors (taps, targets, mappers)."),
+    "extension": (
+        "flx_cli.commands.extension:extension",
+        "Extensions of FLX: list, info, reload, watch, doctor.",
+    ),
     "run": ("flx_cli.commands.run:run", "Run a pipeline now."),
     "execution": ("flx_cli.commands.execution:execution", "List, inspect, follow and cancel runs."),
     "state": ("flx_cli.commands.state:state", "Incremental state: get, set, history, restore."),
     "demo": ("flx_cli.commands.demo:demo", "Set up and run the demo pipeline."),
     "user": ("flx_cli.commands.user:user", "Manage users and their roles."),
     "auth": ("flx_cli.commands.auth:auth", "Log in, verify tokens, sessions and keys."),
+    "secrets": ("flx_cli.commands.secrets:secrets", "Keys that encrypt secret settings at rest."),
     "daemon": ("flx_cli.commands.daemon:daemon", "The warm process that speeds up `flx run`."),
 }
 
@@ -63,7 +68,7 @@ cli.lazy = available_commands()  # type: ignore[attr-defined]
 
 
 def _plugin_command(ctx: click.Context, name: str) -> click.Command | None:
-    """A command an active extension plugin adds (e.g. `flx webhook`)."""
+    """A command an active extension adds (e.g. `flx webhook`)."""
     from flx_cli.context import cli_context
     from flx_plugin import cli_commands
 

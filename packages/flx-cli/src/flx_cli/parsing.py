@@ -3,27 +3,34 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
 
-def parse_value(raw: str) -> Any:
-    """JSON when it parses (numbers, booleans, lists, objects), else the string itself."""
+def parse_json_value(raw: str) -> Any:
+    """JSON when it parses (numbers, booleans, lists, objects), else the string itself:
+    for catalog metadata, whose values are JSON (``selected=true``)."""
     try:
         return json.loads(raw)
     except ValueError:
         return raw
 
 
-def parse_assignments(items: tuple[str, ...], what: str = "--config") -> dict[str, Any]:
+def parse_assignments(
+    items: tuple[str, ...], what: str = "--config", parse: Callable[[str], Any] | None = None
+) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs. Setting values stay the text that was typed: the plugin's
+    declared kinds convert them (``port=5432`` is an integer only where ``port`` is
+    declared one), wherever they are set from."""
     out: dict[str, Any] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint=what)
-        out[key.strip()] = parse_value(value)
+        out[key.strip()] = parse(value) if parse is not None else value
     return out
 
 
@@ -61,7 +68,7 @@ def load_pipeline_file(path: Path) -> dict[str, Any]:
 def stream_metadata(items: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     """``STREAM.KEY=VALUE`` pairs grouped by stream pattern (Meltano's ``metadata`` extra)."""
     grouped: dict[str, dict[str, Any]] = {}
-    for key, value in parse_assignments(items, "--metadata").items():
+    for key, value in parse_assignments(items, "--metadata", parse_json_value).items():
         stream, dot, field = key.rpartition(".")
         if not dot or not stream or not field:
             raise click.BadParameter(

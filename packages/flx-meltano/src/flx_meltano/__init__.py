@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS = {
     "CancelExecution": "flx_meltano.application.runs",
     "RunPipeline": "flx_meltano.application.runs",
+    "ReapDeadExecutions": "flx_meltano.application.runs",
+    "GetPluginConfig": "flx_meltano.application.plugins",
     "InstallPlugins": "flx_meltano.application.plugins",
     "RegisterBuiltinPlugins": "flx_meltano.application.plugins",
     "builtin_plugins": "flx_meltano.application.plugins",
@@ -23,6 +25,8 @@ _EXPORTS = {
     "RestoreState": "flx_meltano.application.state",
     "SetState": "flx_meltano.application.state",
     "StateHistory": "flx_meltano.application.state",
+    "ListStreams": "flx_meltano.application.streams",
+    "StreamsListing": "flx_meltano.application.streams",
     "LocalExecutor": "flx_meltano.engine.executor",
     "RunObserver": "flx_meltano.engine.observer",
     "AlreadyRunning": "flx_meltano.locks",
@@ -45,12 +49,14 @@ def __getattr__(name: str) -> Any:
 
 if TYPE_CHECKING:
     from flx_meltano.application.plugins import (
+        GetPluginConfig as GetPluginConfig,
         InstallPlugins as InstallPlugins,
         RegisterBuiltinPlugins as RegisterBuiltinPlugins,
         builtin_plugins as builtin_plugins,
     )
     from flx_meltano.application.runs import (
         CancelExecution as CancelExecution,
+        ReapDeadExecutions as ReapDeadExecutions,
         RunPipeline as RunPipeline,
     )
     from flx_meltano.application.state import (
@@ -62,6 +68,10 @@ if TYPE_CHECKING:
         RestoreState as RestoreState,
         SetState as SetState,
         StateHistory as StateHistory,
+    )
+    from flx_meltano.application.streams import (
+        ListStreams as ListStreams,
+        StreamsListing as StreamsListing,
     )
     from flx_meltano.engine.executor import LocalExecutor as LocalExecutor
     from flx_meltano.engine.observer import RunObserver as RunObserver

@@ -111,3 +111,42 @@ async def test_select_rules_a_tap_cannot_apply_are_a_stored_warning(runtime, mak
     assert done.status is ExecutionStatus.SUCCEEDED
     assert len(seen) == 1 and "select rules are not applied" in seen[0]
     assert done.warnings == seen
+
+
+async def test_a_run_whose_process_died_is_reaped_and_frees_its_pipeline(
+    runtime, make_pipeline
+) -> None:
+    import subprocess
+
+    from flx_core.application import GetExecution
+    from flx_meltano import ReapDeadExecutions
+    from flx_meltano.engine.lifecycle import claim_execution
+
+    await make_pipeline(tap={"rows": 2})
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    async with runtime.app.uow_factory() as uow:  # a run some other `flx` started, then died
+        pipeline = await uow.pipelines.get_by_name("p")
+        execution = await claim_execution(
+            uow,
+            pipeline,
+            trigger="manual",
+            full_refresh=False,
+            log_path_for=lambda eid: f"/nonexistent/{eid}.log",
+            now=runtime.app.clock.now(),
+            stale_after=30,
+        )
+        execution.start(host=__import__("socket").gethostname(), pid=dead.pid)
+        await uow.executions.save(execution)
+        await uow.commit()
+    reaped = await ok(runtime, ReapDeadExecutions())
+    assert reaped == [execution.id]
+    shown = await ok(runtime, GetExecution(execution_id=execution.id))
+    assert shown.status is ExecutionStatus.FAILED
+    assert shown.error == (
+        f"abandoned: the process running it (pid {dead.pid} on "
+        f"{__import__('socket').gethostname()}) is gone"
+    )
+    assert await ok(runtime, ReapDeadExecutions()) == []
+    again = await run(runtime)  # the pipeline's lock was released with it
+    assert again.status is ExecutionStatus.SUCCEEDED

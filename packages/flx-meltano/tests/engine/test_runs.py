@@ -130,7 +130,10 @@ async def test_cancel_request_stops_the_run(runtime, make_pipeline) -> None:
     await make_pipeline(tap={"rows": 1000, "sleep": 0.01, "state_every": 10})
     execution_id = (await start(runtime)).id
     task = asyncio.create_task(runtime.executor.wait(execution_id))
-    await asyncio.sleep(0.5)
+    for _ in range(600):  # until the target confirmed a first state (a loaded machine is slow)
+        if (await runtime.app.execute(StateHistory(state_id="p"), principal=SYSTEM)).ok:
+            break
+        await asyncio.sleep(0.05)
     cancelled = await runtime.app.execute(
         CancelExecution(execution_id=execution_id), principal=SYSTEM
     )

@@ -62,7 +62,7 @@ def test_precedence_defaults_pipeline_env() -> None:
 
 def test_bad_env_value_names_the_variable() -> None:
     plugin = make_plugin(settings=[PluginSetting(name="port", kind=SettingKind.INTEGER)])
-    with pytest.raises(ValidationFailed, match="TAP_PG_PORT must be a valid integer"):
+    with pytest.raises(ValidationFailed, match=r"TAP_PG_PORT must be an integer \(got .many.\)"):
         resolve_config(plugin, None, {"TAP_PG_PORT": "many"})
 
 

@@ -9,7 +9,7 @@ import click
 
 from flx_cli.commands.user import read_password, send
 from flx_cli.context import CliContext, fail, pass_cli
-from flx_cli.output import print_json, print_mapping, say
+from flx_cli.output import json_option, print_json, print_mapping, say
 
 if TYPE_CHECKING:
     from flx_core.bootstrap import Runtime
@@ -36,6 +36,7 @@ def auth() -> None:
 @auth.command("login")
 @click.option("--email", required=True, help="The user's email.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
+@json_option
 @pass_cli
 def login(cli: CliContext, email: str, password_stdin: bool) -> None:
     """Log in and print an access token and a refresh token."""
@@ -61,6 +62,7 @@ def login(cli: CliContext, email: str, password_stdin: bool) -> None:
 
 @auth.command("verify")
 @click.argument("token")
+@json_option
 @pass_cli
 def verify(cli: CliContext, token: str) -> None:
     """Print the claims of access TOKEN, or why it is rejected (exit 1). '-' reads stdin."""
@@ -107,6 +109,7 @@ def verify(cli: CliContext, token: str) -> None:
 @auth.command("sessions")
 @click.argument("email")
 @click.option("--all", "include_revoked", is_flag=True, help="Include ended sessions.")
+@json_option
 @pass_cli
 def sessions(cli: CliContext, email: str, include_revoked: bool) -> None:
     """The sessions (refresh-token families) of user EMAIL."""
@@ -131,6 +134,7 @@ def sessions(cli: CliContext, email: str, include_revoked: bool) -> None:
 @auth.command("revoke")
 @click.argument("session_id", required=False)
 @click.option("--all", "all_of", metavar="EMAIL", help="Revoke every session of this user.")
+@json_option
 @pass_cli
 def revoke(cli: CliContext, session_id: str | None, all_of: str | None) -> None:
     """Revoke session SESSION_ID, or every session of a user with --all EMAIL.
@@ -154,6 +158,7 @@ def revoke(cli: CliContext, session_id: str | None, all_of: str | None) -> None:
 
 
 @auth.command("rotate-keys")
+@json_option
 @pass_cli
 def rotate_keys(cli: CliContext) -> None:
     """Make a new signing key; the previous one still verifies the tokens it signed."""
@@ -170,6 +175,7 @@ def rotate_keys(cli: CliContext) -> None:
 @auth.command("logout")
 @click.option("--access-token", default=None, help="The access token to revoke.")
 @click.option("--refresh-token", default=None, help="The refresh token of the session to end.")
+@json_option
 @pass_cli
 def logout(cli: CliContext, access_token: str | None, refresh_token: str | None) -> None:
     """Revoke an access token and end its session."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from flx_cli.context import CliContext, pass_cli
-from flx_cli.output import print_json, print_mapping
+from flx_cli.output import json_option, print_json, print_mapping
 
 
 @click.group()
@@ -14,6 +14,7 @@ def config() -> None:
 
 
 @config.command("show")
+@json_option
 @pass_cli
 def show(cli: CliContext) -> None:
     """Print every effective setting; passwords, keys and URL passwords are masked."""

@@ -9,21 +9,30 @@ from typing import Any
 import click
 
 from flx_cli.context import CliContext, fail, pass_cli
-from flx_cli.output import print_json, print_mapping, say
+from flx_cli.output import json_option, print_json, print_mapping, say
 
 WAIT_SECONDS = 30.0
 
 
 @click.group()
 def daemon() -> None:
-    """The FLX daemon: warm starts for `flx` commands.
+    """The FLX daemon: warm starts for `flx` commands typed at a terminal.
 
     It imports FLX once and forks a worker per command (`flx run`, `flx pipeline list`, ...),
-    which saves most of their start-up. With FLX_DAEMON=auto (the default) the first cold
-    command starts it; it leaves after FLX_DAEMON_IDLE_SECONDS (1800) without a command, or
-    when FLX's code changes.
-    FLX_DAEMON=off keeps every command in its own process; `flx user` and `flx auth` (they
-    read passwords) always are.
+    which saves most of their start-up.
+
+    \b
+    FLX_DAEMON=auto  the default: only a command whose stdin and stdout are both
+                     terminals goes to the daemon (and starts one if none runs);
+                     one from cron, systemd, CI or a script runs in its own
+                     process and starts nothing
+    FLX_DAEMON=on    every command goes to the daemon (and starts one)
+    FLX_DAEMON=off   every command runs in its own process
+
+    The daemon leaves after FLX_DAEMON_IDLE_SECONDS (1800) without a command, or when FLX's
+    code changes. `flx user` and `flx auth` (they read passwords) always run in their own
+    process. If a `flx` process handing its command to the daemon is killed, its run ends
+    failed, as the run of a killed cold `flx run` does, and its tap and target are stopped.
     """
 
 
@@ -63,6 +72,7 @@ def _show(cli: CliContext, status: dict[str, Any]) -> None:
 
 
 @daemon.command("status")
+@json_option
 @pass_cli
 def status(cli: CliContext) -> None:
     """Show the daemon of this FLX installation; exit 1 if none runs."""
@@ -75,6 +85,7 @@ def status(cli: CliContext) -> None:
 
 
 @daemon.command("start")
+@json_option
 @pass_cli
 def start(cli: CliContext) -> None:
     """Start the daemon now (a no-op if it runs) and wait until it answers."""
@@ -97,6 +108,7 @@ def start(cli: CliContext) -> None:
 
 
 @daemon.command("stop")
+@json_option
 @pass_cli
 def stop(cli: CliContext) -> None:
     """Stop the daemon: it takes no new command and leaves once the running ones have finished."""

@@ -5,14 +5,15 @@ from __future__ import annotations
 import click
 
 from flx_cli.context import CliContext, fail, pass_cli
-from flx_cli.output import print_json, print_table, say
+from flx_cli.output import json_option, print_json, print_table, say
 
 
 def _url(cli: CliContext) -> str:
     from flx_core.infrastructure.persistence import database_url
+    from flx_core.infrastructure.private_files import ensure_private_dir
 
     settings = cli.settings()
-    settings.home_path.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(settings.home_path)
     return database_url(settings)
 
 
@@ -22,6 +23,7 @@ def db() -> None:
 
 
 @db.command("upgrade")
+@json_option
 @pass_cli
 def upgrade(cli: CliContext) -> None:
     """Apply every pending migration of every package."""
@@ -29,7 +31,7 @@ def upgrade(cli: CliContext) -> None:
 
     url = _url(cli)
     try:
-        run_upgrade(url)
+        run_upgrade(url, settings=cli.settings())
         revisions = current(url)
     except Exception as exc:
         _db_error(cli, exc)
@@ -39,6 +41,7 @@ def upgrade(cli: CliContext) -> None:
 
 
 @db.command("current")
+@json_option
 @pass_cli
 def current_cmd(cli: CliContext) -> None:
     """Show the applied revision of each package's history."""
@@ -76,6 +79,7 @@ def current_cmd(cli: CliContext) -> None:
 @click.option(
     "--package", default="core", show_default=True, help="Which package's history to move."
 )
+@json_option
 @pass_cli
 def downgrade(cli: CliContext, revision: str, package: str) -> None:
     """Move one package's schema back to REVISION (e.g. -1 or base)."""
@@ -83,7 +87,7 @@ def downgrade(cli: CliContext, revision: str, package: str) -> None:
 
     url = _url(cli)
     try:
-        run_downgrade(url, revision, package)
+        run_downgrade(url, revision, package, settings=cli.settings())
         revisions = current(url)
     except Exception as exc:
         _db_error(cli, exc)

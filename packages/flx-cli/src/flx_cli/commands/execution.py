@@ -10,10 +10,27 @@ import click
 
 from flx_cli.commands.run import execution_dict, summary_lines
 from flx_cli.context import CliContext, fail, pass_cli, unwrap
-from flx_cli.output import print_json, print_table, say
+from flx_cli.output import (
+    Column,
+    json_option,
+    print_json,
+    print_table,
+    say,
+    short_id,
+    wide_option,
+)
 
 if TYPE_CHECKING:
     from flx_core.bootstrap import Runtime
+
+
+async def _reap(runtime: Runtime) -> None:
+    """Before showing executions: a run whose process died is marked failed, so it does
+    not look alive (a failure here only delays that to the next look)."""
+    from flx_core.domain import Principal
+    from flx_meltano import ReapDeadExecutions
+
+    await runtime.app.execute(ReapDeadExecutions(), principal=Principal.system())
 
 
 async def _execute(runtime: Runtime, message: Any) -> Any:
@@ -37,9 +54,16 @@ def execution() -> None:
 )
 @click.option("--limit", type=click.IntRange(1, 500), default=20, show_default=True)
 @click.option("--cursor", default=None)
+@wide_option
+@json_option
 @pass_cli
 def list_executions(
-    cli: CliContext, pipeline: str | None, statuses: tuple[str, ...], limit: int, cursor: str | None
+    cli: CliContext,
+    pipeline: str | None,
+    statuses: tuple[str, ...],
+    limit: int,
+    cursor: str | None,
+    wide: bool,
 ) -> None:
     """List runs, newest first."""
 
@@ -51,6 +75,7 @@ def list_executions(
         flt = ExecutionFilter(
             pipeline_name=pipeline, statuses=frozenset(ExecutionStatus(s) for s in statuses)
         )
+        await _reap(runtime)
         return await _execute(runtime, ListExecutions(filter=flt, limit=limit, cursor=cursor))
 
     page = cli.run(go)
@@ -61,21 +86,33 @@ def list_executions(
         return
     rows = [
         (
-            e.id[:12],
+            e.id,
             e.pipeline_name,
             e.status.value,
             e.trigger,
-            e.started_at.strftime("%Y-%m-%d %H:%M:%S") if e.started_at else "",
+            e.started_at,
+            e.finished_at,
             f"{e.duration.seconds:.1f}s" if e.duration else "",
             f"{e.records:,}",
-            (e.error or "").splitlines()[0][:60] if e.error else "",
+            e.error or "",
         )
         for e in page.items
     ]
     print_table(
         "Executions",
-        ["id", "pipeline", "status", "trigger", "started", "duration", "records", "error"],
+        [
+            Column("id", "id"),
+            "pipeline",
+            Column("status", "fixed"),
+            Column("trigger", wide=True),
+            Column("started", "time"),
+            Column("finished", "time", wide=True),
+            Column("duration", "fixed"),
+            Column("records", "fixed"),
+            "error",
+        ],
         rows,
+        wide=wide,
     )
     if page.next_cursor:
         say(f"more: flx execution list --cursor {page.next_cursor}")
@@ -83,6 +120,7 @@ def list_executions(
 
 @execution.command("show")
 @click.argument("execution_id")
+@json_option
 @pass_cli
 def show(cli: CliContext, execution_id: str) -> None:
     """Show one run: status, times, exit codes, per-stream counts, error."""
@@ -90,6 +128,7 @@ def show(cli: CliContext, execution_id: str) -> None:
     async def go(runtime: Runtime) -> Any:
         from flx_core.application import GetExecution
 
+        await _reap(runtime)
         return await _execute(runtime, GetExecution(execution_id=execution_id))
 
     found = cli.run(go)
@@ -118,9 +157,9 @@ def logs(cli: CliContext, execution_id: str, follow: bool, tail: int | None) -> 
         return await _execute(runtime, GetExecution(execution_id=execution_id))
 
     found = cli.run(go)
-    if not found.log_path:
-        fail(f"execution {found.id[:12]} has no log")
-    path = Path(found.log_path)
+    path = Path(found.log_path) if found.log_path else None
+    if path is None or (not path.exists() and (not follow or found.status.is_terminal)):
+        fail(f"execution {short_id(found.id)} has no log: {_no_log_reason(found, path)}")
     offset = _print_file(path, tail)
     while follow:
         time.sleep(0.5)
@@ -134,6 +173,18 @@ def logs(cli: CliContext, execution_id: str, follow: bool, tail: int | None) -> 
         if cli.run(status).status.is_terminal:
             _print_file(path, None, offset)
             break
+
+
+def _no_log_reason(execution: Any, path: Path | None) -> str:
+    status = execution.status.value
+    if not execution.status.is_terminal:
+        return f"it is {status} and its connectors have not written one yet (--follow waits)"
+    if path is None:
+        return f"none was recorded for it ({status})"
+    if execution.started_at is None or not execution.exit_codes:
+        error = (execution.error or "").splitlines()[0] if execution.error else status
+        return f"it ended before its connectors started ({error})"
+    return f"{path} does not exist (deleted?)"
 
 
 def _print_file(path: Path, tail: int | None, offset: int = 0) -> int:
@@ -150,6 +201,7 @@ def _print_file(path: Path, tail: int | None, offset: int = 0) -> int:
 
 @execution.command("cancel")
 @click.argument("execution_id")
+@json_option
 @pass_cli
 def cancel(cli: CliContext, execution_id: str) -> None:
     """Ask a run to stop; the process running it stops tap and target within seconds."""
@@ -163,6 +215,6 @@ def cancel(cli: CliContext, execution_id: str) -> None:
     if cli.json:
         print_json(execution_dict(found))
     elif found.status.value == "cancelled":
-        say(f"execution {found.id[:12]} cancelled")
+        say(f"execution {short_id(found.id)} cancelled")
     else:
-        say(f"cancel requested for execution {found.id[:12]}; it stops within seconds")
+        say(f"cancel requested for execution {short_id(found.id)}; it stops within seconds")

@@ -7,19 +7,44 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from flx_cli.commands import pipeline_builder
 from flx_cli.context import CliContext, fail, pass_cli, unwrap
-from flx_cli.output import print_json, print_mapping, print_table, say
+from flx_cli.output import (
+    Column,
+    json_option,
+    print_json,
+    print_mapping,
+    print_table,
+    say,
+    wide_option,
+)
 from flx_cli.parsing import load_pipeline_file, plugin_config, stream_metadata
 
 if TYPE_CHECKING:
     from flx_core.bootstrap import Runtime
 
 
-def pipeline_dict(p: Any) -> dict[str, Any]:
+def pipeline_dict(p: Any, declared: dict[str, frozenset[str]]) -> dict[str, Any]:
+    """The pipeline for output; ``declared`` names the settings each plugin declares secret
+    (masked as well as those named like secrets)."""
     data: dict[str, Any] = p.model_dump(mode="json")
-    data["config"] = p.masked_config()
+    data["config"] = p.masked_config(declared)
     data["schedule"] = p.schedule.value if p.schedule else None
     return data
+
+
+def _run(cli: CliContext, go: Any) -> tuple[Any, dict[str, frozenset[str]]]:
+    """``cli.run(go)``, and the secret settings the plugins declare (for masking)."""
+
+    async def both(runtime: Runtime) -> tuple[Any, dict[str, frozenset[str]]]:
+        from flx_core.application import ListPlugins
+
+        value = await go(runtime)
+        plugins = unwrap(await _execute(runtime, ListPlugins()))
+        return value, {p.name: p.secret_names for p in plugins}
+
+    result: tuple[Any, dict[str, frozenset[str]]] = cli.run(both)
+    return result
 
 
 async def _execute(runtime: Runtime, message: Any) -> Any:
@@ -63,6 +88,7 @@ def pipeline() -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="YAML file with the pipeline fields (options override it).",
 )
+@json_option
 @pass_cli
 def create(
     cli: CliContext,
@@ -79,7 +105,12 @@ def create(
     disabled: bool,
     file: Path | None,
 ) -> None:
-    """Create pipeline NAME: extractor -> mappers -> loader."""
+    """Create pipeline NAME: extractor -> mappers -> loader.
+
+    With no argument at all on a terminal, an interactive builder asks for each part.
+    """
+    if pipeline_builder.wanted(click.get_current_context(), cli):
+        return pipeline_builder.build(cli)
     fields: dict[str, Any] = load_pipeline_file(file) if file else {}
     overrides = {
         "name": name,
@@ -110,17 +141,24 @@ def create(
     async def go(runtime: Runtime) -> Any:
         from pydantic import ValidationError
 
-        from flx_core.application import CreatePipeline, describe_validation_error
+        from flx_core.application import (
+            CreatePipeline,
+            TypedPipelineConfig,
+            describe_validation_error,
+        )
 
         try:
             cmd = CreatePipeline(**fields)
         except ValidationError as exc:
             fail(describe_validation_error(exc))
+        if cmd.config:  # each value takes the kind its plugin declares
+            typed = TypedPipelineConfig(config=cmd.config, pipeline=cmd.name)
+            cmd = cmd.model_copy(update={"config": unwrap(await _execute(runtime, typed))})
         return unwrap(await _execute(runtime, cmd))
 
-    created = cli.run(go)
+    created, declared = _run(cli, go)
     if cli.json:
-        print_json(pipeline_dict(created))
+        print_json(pipeline_dict(created, declared))
     else:
         say(f"created pipeline {created.name}: {' -> '.join(created.plugin_names)}")
 
@@ -133,6 +171,8 @@ def create(
 @click.option("--name-contains", default=None)
 @click.option("--limit", type=click.IntRange(1, 500), default=100)
 @click.option("--cursor", default=None, help="Cursor of the next page, from a previous listing.")
+@wide_option
+@json_option
 @pass_cli
 def list_pipelines(
     cli: CliContext,
@@ -143,6 +183,7 @@ def list_pipelines(
     name_contains: str | None,
     limit: int,
     cursor: str | None,
+    wide: bool,
 ) -> None:
     """List pipelines."""
 
@@ -161,30 +202,42 @@ def list_pipelines(
             await _execute(runtime, ListPipelines(filter=flt, limit=limit, cursor=cursor))
         )
 
-    page = cli.run(go)
+    page, declared = _run(cli, go)
     if cli.json:
-        print_json(
-            {"items": [pipeline_dict(p) for p in page.items], "next_cursor": page.next_cursor}
-        )
+        items = [pipeline_dict(p, declared) for p in page.items]
+        print_json({"items": items, "next_cursor": page.next_cursor})
         return
     rows = [
         (
+            p.id,
             p.name,
             " -> ".join(p.plugin_names),
             p.schedule.value if p.schedule else "",
             "yes" if p.enabled else "no",
             ",".join(p.tags),
             p.version,
+            p.updated_at,
         )
         for p in page.items
     ]
-    print_table("Pipelines", ["name", "flow", "schedule", "enabled", "tags", "version"], rows)
+    columns: list[str | Column] = [
+        Column("id", "id", wide=True),
+        Column("name", "fixed"),
+        "flow",
+        "schedule",
+        Column("enabled", "fixed"),
+        "tags",
+        Column("version", "fixed"),
+        Column("updated", "time", wide=True),
+    ]
+    print_table("Pipelines", columns, rows, wide=wide)
     if page.next_cursor:
         say(f"more: flx pipeline list --cursor {page.next_cursor}")
 
 
 @pipeline.command("show")
 @click.argument("name")
+@json_option
 @pass_cli
 def show(cli: CliContext, name: str) -> None:
     """Show one pipeline."""
@@ -194,8 +247,8 @@ def show(cli: CliContext, name: str) -> None:
 
         return unwrap(await _execute(runtime, GetPipeline(pipeline=name)))
 
-    found = cli.run(go)
-    data = pipeline_dict(found)
+    found, declared = _run(cli, go)
+    data = pipeline_dict(found, declared)
     if cli.json:
         print_json(data)
     else:
@@ -204,7 +257,7 @@ def show(cli: CliContext, name: str) -> None:
 
 def _update(
     cli: CliContext, name: str, changes: dict[str, Any], expected_version: int | None
-) -> Any:
+) -> tuple[Any, dict[str, frozenset[str]]]:
     async def go(runtime: Runtime) -> Any:
         from flx_core.application import UpdatePipeline
 
@@ -215,7 +268,7 @@ def _update(
             )
         )
 
-    return cli.run(go)
+    return _run(cli, go)
 
 
 @pipeline.command("update")
@@ -239,6 +292,7 @@ def _update(
     default=None,
     help="Refuse the update if the pipeline is no longer at this version.",
 )
+@json_option
 @pass_cli
 def update(
     cli: CliContext,
@@ -281,46 +335,51 @@ def update(
         changes.pop("config_patch")
 
         async def current(runtime: Runtime) -> Any:
-            from flx_core.application import GetPipeline
+            from flx_core.application import GetPipeline, TypedPipelineConfig
 
-            return unwrap(await _execute(runtime, GetPipeline(pipeline=name)))
+            existing = unwrap(await _execute(runtime, GetPipeline(pipeline=name)))
+            roles = {"extractor": existing.extractor, "loader": existing.loader}
+            given = TypedPipelineConfig(config=plugin_config(configs, roles), pipeline=name)
+            return existing, unwrap(await _execute(runtime, given))
 
-        existing = cli.run(current)
-        roles = {"extractor": existing.extractor, "loader": existing.loader}
+        existing, typed = cli.run(current)
         merged = {k: dict(v) for k, v in existing.config.items()}
-        for plugin, values in plugin_config(configs, roles).items():
+        for plugin, values in typed.items():
             merged.setdefault(plugin, {}).update(values)
         changes["config"] = merged
         if expected_version is None:
             expected_version = existing.version
-    updated = _update(cli, name, changes, expected_version)
+    updated, declared = _update(cli, name, changes, expected_version)
     if cli.json:
-        print_json(pipeline_dict(updated))
+        print_json(pipeline_dict(updated, declared))
     else:
         say(f"updated pipeline {updated.name} (version {updated.version})")
 
 
 @pipeline.command("enable")
 @click.argument("name")
+@json_option
 @pass_cli
 def enable(cli: CliContext, name: str) -> None:
     """Enable pipeline NAME (its schedule fires again)."""
-    updated = _update(cli, name, {"enabled": True}, None)
-    print_json(pipeline_dict(updated)) if cli.json else say(f"enabled pipeline {name}")
+    updated, declared = _update(cli, name, {"enabled": True}, None)
+    print_json(pipeline_dict(updated, declared)) if cli.json else say(f"enabled pipeline {name}")
 
 
 @pipeline.command("disable")
 @click.argument("name")
+@json_option
 @pass_cli
 def disable(cli: CliContext, name: str) -> None:
     """Disable pipeline NAME (no scheduled runs)."""
-    updated = _update(cli, name, {"enabled": False}, None)
-    print_json(pipeline_dict(updated)) if cli.json else say(f"disabled pipeline {name}")
+    updated, declared = _update(cli, name, {"enabled": False}, None)
+    print_json(pipeline_dict(updated, declared)) if cli.json else say(f"disabled pipeline {name}")
 
 
 @pipeline.command("delete")
 @click.argument("name")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@json_option
 @pass_cli
 def delete(cli: CliContext, name: str, yes: bool) -> None:
     """Delete pipeline NAME (its executions and state are kept)."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from flx_cli.context import CliContext, fail, pass_cli, unwrap
-from flx_cli.output import print_json
+from flx_cli.output import json_option, print_json, short_id
 
 if TYPE_CHECKING:
     from flx_core.bootstrap import Runtime
@@ -27,7 +28,7 @@ def summary_lines(execution: Any, *, warnings: bool = False) -> list[str]:
     duration = execution.duration.seconds if execution.duration else 0.0
     lines = [
         f"{execution.pipeline_name}: {execution.status.value} in {duration:.2f}s "
-        f"(execution {execution.id[:12]})"
+        f"(execution {short_id(execution.id)})"
     ]
     if execution.stream_counts:
         for stream, count in sorted(execution.stream_counts.items()):
@@ -41,7 +42,7 @@ def summary_lines(execution: Any, *, warnings: bool = False) -> list[str]:
         lines.extend(f"warning: {w}" for w in execution.warnings)
     if execution.error:
         lines.append("error: " + execution.error.replace("\n", "\n  "))
-    if execution.log_path:
+    if execution.log_path and Path(execution.log_path).exists():
         lines.append(f"  log: {execution.log_path}")
     return lines
 
@@ -69,34 +70,46 @@ async def run_pipeline(
         observer = LiveProgress() if sys.stderr.isatty() else PlainProgress()
     else:
         observer = WarningsOnly()
-    execution = unwrap(
-        await runtime.app.execute(
-            RunPipeline(
-                pipeline=name,
-                full_refresh=full_refresh,
-                refresh_catalog=refresh_catalog,
-                timeout=timeout,
-                trigger=trigger,
-            ),
-            principal=Principal.system(),
-        )
-    )
     loop = asyncio.get_running_loop()
-    interrupted: list[bool] = []
+    requested: list[str] = []  # the execution's id, once the run is requested
+    stop: list[str | None] = []  # why to stop: None to cancel, or the failure reason
 
     def on_signal() -> None:
-        if interrupted:
-            return
-        interrupted.append(True)
-        click.echo("stopping: cancelling the run (tap and target get SIGTERM)...", err=True)
-        executor.cancel(execution.id)
+        from flx_cli.daemon.worker import abandoned
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
+        if stop:
+            return
+        reason = abandoned()  # set when this is a daemon's worker whose `flx` was killed
+        stop.append(reason)
+        if reason is None:
+            click.echo("stopping: cancelling the run (tap and target get SIGTERM)...", err=True)
+        if requested:
+            executor.cancel(requested[0], reason)
+
+    signals = [signal.SIGINT, signal.SIGTERM]
+    if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:  # not under nohup
+        signals.append(signal.SIGHUP)  # the terminal closed: stop the run, as Ctrl-C does
+    for sig in signals:
         loop.add_signal_handler(sig, on_signal)
     try:
+        execution = unwrap(
+            await runtime.app.execute(
+                RunPipeline(
+                    pipeline=name,
+                    full_refresh=full_refresh,
+                    refresh_catalog=refresh_catalog,
+                    timeout=timeout,
+                    trigger=trigger,
+                ),
+                principal=Principal.system(),
+            )
+        )
+        requested.append(execution.id)
+        if stop:  # a signal came while the run was being requested
+            executor.cancel(execution.id, stop[0])
         return await executor.wait(execution.id, observer)
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in signals:
             loop.remove_signal_handler(sig)
 
 
@@ -129,6 +142,7 @@ class WarningsOnly:
     default=None,
     help="Stop the run after SECONDS.",
 )
+@json_option
 @pass_cli
 def run(
     cli: CliContext, pipeline: str, full_refresh: bool, refresh_catalog: bool, timeout: float | None

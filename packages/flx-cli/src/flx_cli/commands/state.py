@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from flx_cli.context import CliContext, fail, pass_cli, unwrap
-from flx_cli.output import print_json, print_table, say
+from flx_cli.output import Column, json_option, print_json, print_table, say, wide_option
 
 if TYPE_CHECKING:
     from flx_core.bootstrap import Runtime
@@ -27,11 +27,20 @@ def _send(cli: CliContext, make: Any) -> Any:
 def _version_row(v: Any) -> tuple[Any, ...]:
     return (
         v.version,
-        v.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+        v.created_at,
         "partial" if v.partial else "complete",
-        (v.execution_id or "")[:12],
+        v.execution_id or "",
         v.note,
     )
+
+
+VERSION_COLUMNS: list[str | Column] = [
+    Column("version", "fixed"),
+    Column("created", "time"),
+    Column("kind", "fixed"),
+    Column("execution", "id"),
+    "note",
+]
 
 
 @click.group()
@@ -43,8 +52,10 @@ def state() -> None:
 
 
 @state.command("list")
+@wide_option
+@json_option
 @pass_cli
-def list_states(cli: CliContext) -> None:
+def list_states(cli: CliContext, wide: bool) -> None:
     """Every state id with its current version."""
     from flx_meltano import ListStates
 
@@ -54,13 +65,15 @@ def list_states(cli: CliContext) -> None:
         return
     print_table(
         "States",
-        ["state id", "version", "updated", "kind", "execution", "note"],
+        [Column("state id", "fixed"), *VERSION_COLUMNS],
         [(v.state_id, *_version_row(v)) for v in versions],
+        wide=wide,
     )
 
 
 @state.command("get")
 @click.argument("state_id")
+@json_option
 @pass_cli
 def get(cli: CliContext, state_id: str) -> None:
     """Print the current state of STATE_ID as JSON."""
@@ -80,6 +93,7 @@ def get(cli: CliContext, state_id: str) -> None:
     help="Read the JSON state from a file.",
 )
 @click.option("--merge", is_flag=True, help="Lay the value over the current state.")
+@json_option
 @pass_cli
 def set_(cli: CliContext, state_id: str, value: str | None, file: Path | None, merge: bool) -> None:
     """Store VALUE (a JSON object) as a new version of STATE_ID."""
@@ -102,20 +116,26 @@ def set_(cli: CliContext, state_id: str, value: str | None, file: Path | None, m
 
 @state.command("clear")
 @click.argument("state_id")
+@json_option
 @pass_cli
 def clear(cli: CliContext, state_id: str) -> None:
     """Empty STATE_ID (the next run extracts everything); history keeps the old versions."""
     from flx_meltano import ClearState
 
     _send(cli, lambda: ClearState(state_id=state_id))
+    if cli.json:
+        print_json({"cleared": state_id})
+        return
     say(f"state {state_id} cleared (restore an older version with `flx state restore`)")
 
 
 @state.command("history")
 @click.argument("state_id")
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@wide_option
+@json_option
 @pass_cli
-def history(cli: CliContext, state_id: str, limit: int) -> None:
+def history(cli: CliContext, state_id: str, limit: int, wide: bool) -> None:
     """Versions of STATE_ID, newest first."""
     from flx_meltano import StateHistory
 
@@ -125,14 +145,16 @@ def history(cli: CliContext, state_id: str, limit: int) -> None:
         return
     print_table(
         f"History of {state_id}",
-        ["version", "created", "kind", "execution", "note"],
+        VERSION_COLUMNS,
         [_version_row(v) for v in versions],
+        wide=wide,
     )
 
 
 @state.command("restore")
 @click.argument("state_id")
 @click.argument("version", type=click.IntRange(min=1))
+@json_option
 @pass_cli
 def restore(cli: CliContext, state_id: str, version: int) -> None:
     """Make VERSION of STATE_ID current again (as a new version)."""
@@ -147,6 +169,7 @@ def restore(cli: CliContext, state_id: str, version: int) -> None:
 @state.command("export")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--state-id", "state_ids", multiple=True, help="Only these ids (default: all).")
+@json_option
 @pass_cli
 def export(cli: CliContext, file: Path, state_ids: tuple[str, ...]) -> None:
     """Write the current states to FILE (JSON), for backup or another FLX."""
@@ -154,11 +177,15 @@ def export(cli: CliContext, file: Path, state_ids: tuple[str, ...]) -> None:
 
     data = _send(cli, lambda: ExportStates(state_ids=list(state_ids)))
     file.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    if cli.json:
+        print_json({"file": str(file), "state_ids": sorted(data["states"])})
+        return
     say(f"exported {len(data['states'])} state(s) to {file}")
 
 
 @state.command("import")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@json_option
 @pass_cli
 def import_(cli: CliContext, file: Path) -> None:
     """Load states from FILE (written by `flx state export`); each becomes a new version."""
@@ -172,4 +199,7 @@ def import_(cli: CliContext, file: Path) -> None:
     if not isinstance(states, dict) or not all(isinstance(v, dict) for v in states.values()):
         fail(f'{file} is not a state export: expected {{"states": {{id: object}}}}', 2)
     saved = _send(cli, lambda: ImportStates(states=states))
+    if cli.json:
+        print_json([v.model_dump(mode="json") for v in saved])
+        return
     say(f"imported {len(saved)} state(s): " + ", ".join(s.state_id for s in saved))

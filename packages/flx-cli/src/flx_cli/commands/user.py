@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from flx_cli.context import CliContext, fail, pass_cli, unwrap
-from flx_cli.output import print_json, print_mapping, print_table, say
+from flx_cli.output import (
+    Column,
+    json_option,
+    print_json,
+    print_mapping,
+    print_table,
+    say,
+    wide_option,
+)
 
 if TYPE_CHECKING:
     from flx_core.bootstrap import Runtime
@@ -87,6 +95,7 @@ def user() -> None:
 )
 @click.option("--admin", is_flag=True, help="Shorthand for --role admin.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
+@json_option
 @pass_cli
 def create(
     cli: CliContext, email: str, roles: tuple[str, ...], admin: bool, password_stdin: bool
@@ -106,8 +115,10 @@ def create(
 
 
 @user.command("list")
+@wide_option
+@json_option
 @pass_cli
-def list_users(cli: CliContext) -> None:
+def list_users(cli: CliContext, wide: bool) -> None:
     """Every user with roles, status and last login."""
     from flx_auth import ListUsers
 
@@ -117,13 +128,25 @@ def list_users(cli: CliContext) -> None:
         return
     print_table(
         "Users",
-        ["email", "roles", "status", "last login"],
-        [(u.email, ", ".join(u.roles), _status(u), _when(u.last_login_at)) for u in found],
+        [
+            Column("id", "id", wide=True),
+            Column("email", "fixed"),
+            "roles",
+            "status",
+            Column("last login", "time"),
+            Column("created", "time", wide=True),
+        ],
+        [
+            (u.id, u.email, ", ".join(u.roles), _status(u), u.last_login_at, u.created_at)
+            for u in found
+        ],
+        wide=wide,
     )
 
 
 @user.command("show")
 @click.argument("email")
+@json_option
 @pass_cli
 def show(cli: CliContext, email: str) -> None:
     """Details of user EMAIL."""
@@ -140,6 +163,7 @@ def show(cli: CliContext, email: str) -> None:
 
 @user.command("disable")
 @click.argument("email")
+@json_option
 @pass_cli
 def disable(cli: CliContext, email: str) -> None:
     """Refuse EMAIL's logins and tokens; ends their sessions."""
@@ -150,6 +174,7 @@ def disable(cli: CliContext, email: str) -> None:
 
 @user.command("enable")
 @click.argument("email")
+@json_option
 @pass_cli
 def enable(cli: CliContext, email: str) -> None:
     """Accept EMAIL again (also lifts a login lock)."""
@@ -161,6 +186,7 @@ def enable(cli: CliContext, email: str) -> None:
 @user.command("delete")
 @click.argument("email")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@json_option
 @pass_cli
 def delete(cli: CliContext, email: str, yes: bool) -> None:
     """Delete user EMAIL and their sessions (the audit trail keeps their history)."""
@@ -175,6 +201,7 @@ def delete(cli: CliContext, email: str, yes: bool) -> None:
 @user.command("set-role")
 @click.argument("email")
 @click.argument("roles", nargs=-1, required=True, type=click.Choice(ROLES))
+@json_option
 @pass_cli
 def set_role(cli: CliContext, email: str, roles: tuple[str, ...]) -> None:
     """Replace EMAIL's roles with ROLES."""
@@ -187,6 +214,7 @@ def set_role(cli: CliContext, email: str, roles: tuple[str, ...]) -> None:
 @user.command("reset-password")
 @click.argument("email")
 @click.option("--password-stdin", is_flag=True, help="Read the new password from stdin.")
+@json_option
 @pass_cli
 def reset_password(cli: CliContext, email: str, password_stdin: bool) -> None:
     """Set a new password for EMAIL; ends their sessions and lifts a login lock."""

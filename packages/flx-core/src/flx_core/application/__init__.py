@@ -35,6 +35,9 @@ from flx_core.application.plugins import (
     GetPlugin as GetPlugin,
     ListPlugins as ListPlugins,
     RemovePlugin as RemovePlugin,
+    SetPluginSetting as SetPluginSetting,
+    TypedPipelineConfig as TypedPipelineConfig,
+    UnsetPluginSetting as UnsetPluginSetting,
     UpdatePlugin as UpdatePlugin,
     load_plugin as load_plugin,
 )

@@ -7,7 +7,7 @@ from pydantic import Field
 from flx_core.application.context import HandlerContext
 from flx_core.application.messages import Query
 from flx_core.application.pipelines import module
-from flx_core.domain.errors import NotFound
+from flx_core.domain.errors import NotFound, ValidationFailed
 from flx_core.domain.execution import PipelineExecution
 from flx_core.domain.ports import EventFilter, ExecutionFilter, Page, StoredEvent
 from flx_core.domain.pydantic_base import ServiceResult
@@ -35,18 +35,50 @@ class ListAuditEvents(Query):
     limit: int = Field(default=100, ge=1, le=1000)
 
 
+#: The shortest prefix of an execution id that commands accept (ids have 32 characters).
+MIN_ID_PREFIX = 6
+SHORT_ID = 12
+
+
 async def find_execution(ctx: HandlerContext, execution_id: str) -> PipelineExecution:
-    execution = await ctx.uow.executions.get(execution_id)
+    """The execution with this id, or with this unique prefix of its id (at least
+    ``MIN_ID_PREFIX`` characters, as git accepts short commit ids)."""
+    ref = execution_id.strip().lower()
+    execution = await ctx.uow.executions.get(ref) if ref else None
     if execution is None:
-        # Accept a unique prefix, as git does for commits: ids are long.
-        page = await ctx.uow.executions.list(ExecutionFilter(), limit=500)
-        matches = [e for e in page.items if e.id.startswith(execution_id)]
-        if len(execution_id) >= 4 and len(matches) == 1:
-            execution = matches[0]
-    if execution is None:
-        raise NotFound(f"execution {execution_id!r} not found", execution=execution_id)
+        if len(ref) < MIN_ID_PREFIX:
+            raise NotFound(
+                f"execution {execution_id!r} not found (a short id needs at least "
+                f"{MIN_ID_PREFIX} characters)",
+                execution=execution_id,
+            )
+        matches = await _with_prefix(ctx, ref)
+        if len(matches) > 1:
+            shown = ", ".join(m.id[: max(SHORT_ID, len(ref) + 2)] for m in matches[:5])
+            raise ValidationFailed(
+                f"execution id {execution_id!r} is ambiguous: {len(matches)} executions "
+                f"start with it ({shown}{', ...' if len(matches) > 5 else ''}); "
+                "give more characters",
+                execution=execution_id,
+                matches=[m.id for m in matches],
+            )
+        if not matches:
+            raise NotFound(f"execution {execution_id!r} not found", execution=execution_id)
+        execution = matches[0]
     ctx.uow.track(execution)
     return execution
+
+
+async def _with_prefix(ctx: HandlerContext, prefix: str) -> list[PipelineExecution]:
+    """Every execution whose id starts with ``prefix`` (all pages, newest first)."""
+    found: list[PipelineExecution] = []
+    cursor: str | None = None
+    while True:
+        page = await ctx.uow.executions.list(ExecutionFilter(), limit=500, cursor=cursor)
+        found.extend(e for e in page.items if e.id.startswith(prefix))
+        if page.next_cursor is None:
+            return found
+        cursor = page.next_cursor
 
 
 @module.query(GetExecution)

@@ -1,4 +1,9 @@
-"""Plugin records: add, update, remove, get, list. Installing them is the engine's job."""
+"""Plugin records: add, update, set and unset settings, remove, get, list.
+
+Installing them is the engine's job. Setting values take the kind their plugin declares
+(``Plugin.typed_value``), whoever sends them: text typed on a command line and JSON from an
+API end up the same.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +19,9 @@ from flx_core.domain.pipeline import Pipeline
 from flx_core.domain.plugin import Plugin
 from flx_core.domain.ports import PipelineFilter, UnitOfWork
 from flx_core.domain.pydantic_base import ServiceResult
+from flx_core.domain.secrets import looks_secret
 from flx_core.domain.security import Permission
-from flx_core.domain.value_objects import PluginSetting, PluginType
+from flx_core.domain.value_objects import PluginSetting, PluginType, SettingKind, setting_value
 
 
 class AddPlugin(Command):
@@ -37,6 +43,40 @@ class UpdatePlugin(Command):
 
     name: str
     changes: dict[str, Any]
+
+
+class SetPluginSetting(Command):
+    """Give a setting of plugin ``name`` a plugin-level value (allowed while pipelines use
+    the plugin: their next runs get it, unless they set their own value)."""
+
+    permission = Permission.PLUGIN_MANAGE
+
+    name: str
+    setting: str = Field(min_length=1)
+    value: Any
+    #: Declare the setting secret: masked in every output, always a string.
+    secret: bool = False
+
+
+class UnsetPluginSetting(Command):
+    """Drop the plugin-level value of a setting (its declared default applies again)."""
+
+    permission = Permission.PLUGIN_MANAGE
+
+    name: str
+    setting: str = Field(min_length=1)
+
+
+class TypedPipelineConfig(Query):
+    """A pipeline's ``config`` (plugin -> setting -> value) with each value converted to the
+    kind its plugin declares; for a plugin FLX does not know, the rule of undeclared
+    settings (text stays text unless it is a JSON object or array). Refuses a value that
+    does not fit its kind."""
+
+    permission = Permission.PLUGIN_READ
+
+    config: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    pipeline: str = ""
 
 
 class RemovePlugin(Command):
@@ -83,6 +123,42 @@ async def update_plugin(cmd: UpdatePlugin, ctx: HandlerContext) -> ServiceResult
     if plugin.update(now=ctx.clock.now(), **cmd.changes):
         await ctx.uow.plugins.save(plugin)
     return ServiceResult.success(plugin)
+
+
+@module.command(SetPluginSetting)
+async def set_plugin_setting(cmd: SetPluginSetting, ctx: HandlerContext) -> ServiceResult[Plugin]:
+    plugin = await load_plugin(ctx.uow, cmd.name)
+    if plugin.set_setting(cmd.setting, cmd.value, secret=cmd.secret, now=ctx.clock.now()):
+        await ctx.uow.plugins.save(plugin)
+    return ServiceResult.success(plugin)
+
+
+@module.command(UnsetPluginSetting)
+async def unset_plugin_setting(
+    cmd: UnsetPluginSetting, ctx: HandlerContext
+) -> ServiceResult[Plugin]:
+    plugin = await load_plugin(ctx.uow, cmd.name)
+    if plugin.unset_setting(cmd.setting, now=ctx.clock.now()):
+        await ctx.uow.plugins.save(plugin)
+    return ServiceResult.success(plugin)
+
+
+@module.query(TypedPipelineConfig)
+async def typed_pipeline_config(
+    qry: TypedPipelineConfig, ctx: HandlerContext
+) -> ServiceResult[dict[str, dict[str, Any]]]:
+    where = f"in pipeline {qry.pipeline!r}" if qry.pipeline else ""
+    typed: dict[str, dict[str, Any]] = {}
+    for name, values in qry.config.items():
+        plugin = await ctx.uow.plugins.get_by_name(name)
+        if plugin is None:
+            typed[name] = {
+                k: setting_value(v, SettingKind.SECRET if looks_secret(k) else None)
+                for k, v in values.items()
+            }
+        else:
+            typed[name] = plugin.typed_config(values, where)
+    return ServiceResult.success(typed)
 
 
 async def _pipelines_using(uow: UnitOfWork, name: str) -> list[Pipeline]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -135,9 +136,17 @@ class Pipeline(DomainAggregateRoot):
         config = {name: mask_settings(values) for name, values in changed["config"].items()}
         return {**changed, "config": config}
 
-    def masked_config(self) -> dict[str, dict[str, Any]]:
-        """The per-plugin overrides with secret-looking values and URL passwords masked."""
-        return {name: mask_settings(values) for name, values in self.config.items()}
+    def masked_config(
+        self, declared: Mapping[str, frozenset[str]] | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """The per-plugin overrides with secrets masked: those each plugin declares secret
+        (``declared``: plugin name -> setting names), secret-looking names, passwords in
+        connection strings."""
+        known = declared or {}
+        return {
+            name: mask_settings(values, known.get(name, frozenset()))
+            for name, values in self.config.items()
+        }
 
     def delete(self) -> None:
         self.record(PipelineDeleted(aggregate_id=self.id, name=self.name))

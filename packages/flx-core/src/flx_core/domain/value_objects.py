@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -112,6 +114,143 @@ class SettingKind(StrEnum):
     SECRET = "secret"  # noqa: S105 - a setting kind, not a password
     OBJECT = "object"
     ARRAY = "array"
+
+
+_KIND_WORDS = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "a boolean (true or false)",
+    "secret": "a string",
+    "object": "a JSON object",
+    "array": "a JSON array",
+}
+_TRUE = frozenset({"true", "yes", "on", "1"})
+_FALSE = frozenset({"false", "no", "off", "0"})
+#: What a converter returns for a value that does not fit its kind.
+_INVALID: Any = object()
+
+
+class SettingValueError(ValueError):
+    """A value that does not fit the kind of its setting; the message reads
+    ``must be an integer (got 'abc')``, for the caller to prefix with what it names."""
+
+
+def _got(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _json_container(text: str) -> Any:
+    """The object or array ``text`` holds, or None when it holds neither."""
+    stripped = text.strip()
+    if not stripped.startswith(("{", "[")):
+        return None
+    try:
+        parsed = json.loads(stripped)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict | list) else None
+
+
+def setting_value(value: Any, kind: SettingKind | None) -> Any:
+    """``value`` converted to the setting ``kind`` (None: a setting nobody declared).
+
+    Text, as typed on a command line or read from the environment, is converted: ``5432``
+    becomes 5432 for an integer, ``true`` becomes True for a boolean, a JSON text becomes
+    the object or array it holds. Text of an undeclared setting stays text unless it is a
+    JSON object or array; a string or secret setting always holds text. Typed values (from
+    JSON or YAML) are checked against the kind. None stays None (no value). Raises
+    SettingValueError.
+    """
+    if value is None:
+        return None
+    if kind is None:
+        if isinstance(value, str):
+            container = _json_container(value)
+            return value if container is None else container
+        return value
+    try:
+        converted = _CONVERTERS[kind](value)
+    except (ValueError, TypeError, OverflowError):
+        converted = _INVALID
+    if converted is _INVALID:
+        raise SettingValueError(f"must be {_KIND_WORDS[kind.value]} (got {_got(value)})")
+    return converted
+
+
+def _to_string(value: Any) -> Any:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return _INVALID
+
+
+def _to_integer(value: Any) -> Any:
+    if isinstance(value, bool):
+        return _INVALID
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else _INVALID
+    if isinstance(value, str):
+        return int(value.strip())
+    return _INVALID
+
+
+def _to_number(value: Any) -> Any:
+    if isinstance(value, bool):
+        return _INVALID
+    if isinstance(value, int | float):
+        number: Any = value
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            number = int(text)
+        except ValueError:
+            number = float(text)
+    else:
+        return _INVALID
+    return number if math.isfinite(number) else _INVALID
+
+
+def _to_boolean(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+    return _INVALID
+
+
+def _to_container(wanted: type) -> Any:
+    def convert(value: Any) -> Any:
+        if isinstance(value, str):
+            value = json.loads(value)
+        if wanted is list and isinstance(value, tuple):
+            value = list(value)
+        return value if isinstance(value, wanted) else _INVALID
+
+    return convert
+
+
+_CONVERTERS: dict[SettingKind, Any] = {
+    SettingKind.STRING: _to_string,
+    SettingKind.SECRET: _to_string,
+    SettingKind.INTEGER: _to_integer,
+    SettingKind.NUMBER: _to_number,
+    SettingKind.BOOLEAN: _to_boolean,
+    SettingKind.OBJECT: _to_container(dict),
+    SettingKind.ARRAY: _to_container(list),
+}
 
 
 class PluginSetting(DomainValueObject):

@@ -24,7 +24,7 @@ def state_store(wiring: Wiring) -> StateStorePort:
 def build_module(wiring: Wiring) -> ApplicationModule:
     """The engine as a process of ``wiring.kind`` needs it: the state store and the local
     executor, given to the handlers that use them."""
-    from flx_meltano.application import plugins, runs, state  # noqa: F401  (registration)
+    from flx_meltano.application import plugins, runs, state, streams  # noqa: F401  (registration)
     from flx_meltano.engine.executor import LocalExecutor
 
     store = state_store(wiring)

@@ -1,14 +1,25 @@
-"""Connector use cases of the engine: the built-in connectors and installation."""
+"""Connector use cases of the engine: the built-in connectors, installation and the
+effective settings of a connector."""
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import structlog
 from pydantic import Field
 
-from flx_core.application import Command, HandlerContext
+from flx_core.application import (
+    Application,
+    Command,
+    HandlerContext,
+    Query,
+    load_pipeline,
+    load_plugin,
+)
 from flx_core.config import FlxSettings
 from flx_core.domain import (
     NotFound,
@@ -16,12 +27,18 @@ from flx_core.domain import (
     Plugin,
     PluginSetting,
     PluginType,
+    Principal,
     ServiceResult,
     SettingKind,
+    ValidationFailed,
 )
+from flx_core.domain.events import PluginRemoved
+from flx_core.domain.ports import EventFilter
 from flx_meltano.application.module import handlers
+from flx_meltano.plugin_settings import resolve_settings
 
 BIN = Path(sys.executable).parent
+log = structlog.get_logger(__name__)
 
 
 def builtin_plugins() -> list[Plugin]:
@@ -70,28 +87,96 @@ def builtin_plugins() -> list[Plugin]:
 
 
 class RegisterBuiltinPlugins(Command):
-    """Add FLX's built-in connectors, or point existing records at this installation."""
+    """Add FLX's built-in connectors, or point existing records at this installation.
+
+    With ``restore_removed`` false, a built-in connector someone removed stays removed (the
+    audit trail tells), and an existing record is re-pointed only when its executable is
+    gone: what every process does when it starts.
+    """
 
     permission = Permission.PLUGIN_MANAGE
+
+    restore_removed: bool = True
 
 
 @handlers.command(RegisterBuiltinPlugins)
 async def register_builtins(
     cmd: RegisterBuiltinPlugins, ctx: HandlerContext
 ) -> ServiceResult[list[str]]:
+    existing = {p.name: p for p in await ctx.uow.plugins.list()}
+    builtins = builtin_plugins()
+    missing = [p for p in builtins if p.name not in existing]
+    if missing and not cmd.restore_removed:
+        removed = await _removed_names(ctx)
+        missing = [p for p in missing if p.name not in removed]
     added = []
-    for plugin in builtin_plugins():
-        existing = await ctx.uow.plugins.get_by_name(plugin.name)
-        if existing is None:
-            fresh = Plugin.create(**plugin.model_dump(exclude={"id", "version"}))
-            await ctx.uow.plugins.add(fresh)
-            ctx.uow.track(fresh)
-            added.append(plugin.name)
-        elif existing.executable != plugin.executable and existing.variant == "flx":
-            ctx.uow.track(existing)
-            existing.update(executable=plugin.executable)
-            await ctx.uow.plugins.save(existing)
+    for plugin in missing:
+        fresh = Plugin.create(**plugin.model_dump(exclude={"id", "version"}))
+        await ctx.uow.plugins.add(fresh)
+        ctx.uow.track(fresh)
+        added.append(plugin.name)
+    for plugin in builtins:
+        known = existing.get(plugin.name)
+        if known is None or known.variant != "flx" or known.executable == plugin.executable:
+            continue
+        if cmd.restore_removed or not Path(known.executable or "").exists():
+            ctx.uow.track(known)
+            known.update(executable=plugin.executable)
+            await ctx.uow.plugins.save(known)
     return ServiceResult.success(added)
+
+
+async def _removed_names(ctx: HandlerContext) -> set[str]:
+    events = await ctx.uow.events.list(
+        EventFilter(event_type=PluginRemoved.event_type()), limit=1000
+    )
+    return {str(e.payload.get("name")) for e in events}
+
+
+@handlers.startup
+async def builtin_connectors(app: Application) -> None:
+    """Every FLX home has the built-in connectors, whether or not `flx demo` ran: they are
+    registered when a process first uses a database (one query when they are there)."""
+    try:
+        result = await app.execute(
+            RegisterBuiltinPlugins(restore_removed=False), principal=Principal.system()
+        )
+        reason = result.message
+    except Exception as exc:  # another process registering them at the same moment, say
+        result, reason = None, f"{type(exc).__name__}: {exc}"
+    if result is None or not result.ok:
+        # Not worth stopping the process for: the command it runs says what is wrong.
+        log.info("builtin_connectors_not_registered", reason=reason)
+
+
+class GetPluginConfig(Query):
+    """The effective settings of a connector (in ``pipeline`` when given): each value with
+    where it comes from (default, plugin, pipeline, environment), secrets masked."""
+
+    permission = Permission.PLUGIN_READ
+
+    name: str
+    pipeline: str | None = None
+
+
+@handlers.query(GetPluginConfig)
+async def get_plugin_config(
+    qry: GetPluginConfig, ctx: HandlerContext, *, environ: Mapping[str, str] = os.environ
+) -> ServiceResult[list[dict[str, Any]]]:
+    """``environ`` is the environment of this process: the one the runs it starts see."""
+    plugin = await load_plugin(ctx.uow, qry.name)
+    pipeline = None
+    if qry.pipeline:
+        pipeline = await load_pipeline(ctx.uow, qry.pipeline)
+        if plugin.name not in pipeline.plugin_names:
+            raise ValidationFailed(
+                f"pipeline {pipeline.name!r} does not use plugin {plugin.name!r} "
+                f"(it runs {', '.join(pipeline.plugin_names)})",
+                pipeline=pipeline.name,
+                plugin=plugin.name,
+            )
+    resolved = resolve_settings(plugin, pipeline, environ)
+    return ServiceResult.success([s.as_dict() for s in resolved])
 
 
 class InstallPlugins(Command):

@@ -9,7 +9,7 @@ from flx_core.config import FlxSettings
 from flx_core.domain import Permission, PipelineExecution, ServiceResult
 from flx_core.domain.ports import ExecutorPort, RunRequest
 from flx_meltano.application.module import handlers
-from flx_meltano.engine.lifecycle import claim_execution
+from flx_meltano.engine.lifecycle import claim_execution, reap_dead, stale_after
 from flx_meltano.engine.paths import log_path
 from flx_meltano.engine.pipeline_run import load_run_plugins
 
@@ -25,6 +25,15 @@ class RunPipeline(Command):
     refresh_catalog: bool = False
     timeout: float | None = Field(default=None, gt=0)
     trigger: str = "manual"
+
+
+class ReapDeadExecutions(Command):
+    """Mark failed the executions whose process died (on this host) or whose heartbeat
+    stopped, releasing their pipelines; returns their ids. Adapters send it before showing
+    executions, so a run whose `flx` was killed does not look alive. It changes executions,
+    so it needs the permission to run pipelines (a server's reaper acts as the system)."""
+
+    permission = Permission.PIPELINE_RUN
 
 
 class CancelExecution(Command):
@@ -47,7 +56,7 @@ async def run_pipeline(
         full_refresh=cmd.full_refresh,
         log_path_for=lambda eid: str(log_path(home, pipeline.name, eid)),
         now=ctx.clock.now(),
-        stale_after=max(30.0, 6 * settings.heartbeat_seconds),
+        stale_after=stale_after(settings),
     )
     request = RunRequest(
         execution_id=execution.id,
@@ -59,6 +68,14 @@ async def run_pipeline(
     )
     ctx.after_commit(lambda: executor.submit(request))
     return ServiceResult.success(execution)
+
+
+@handlers.command(ReapDeadExecutions)
+async def reap_dead_executions(
+    cmd: ReapDeadExecutions, ctx: HandlerContext, *, settings: FlxSettings
+) -> ServiceResult[list[str]]:
+    reaped = await reap_dead(ctx.uow, now=ctx.clock.now(), stale_after=stale_after(settings))
+    return ServiceResult.success(reaped)
 
 
 @handlers.command(CancelExecution)

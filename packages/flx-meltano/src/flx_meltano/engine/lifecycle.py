@@ -11,6 +11,7 @@ from typing import Any
 import structlog
 
 from flx_core.application import Application
+from flx_core.config import FlxSettings
 from flx_core.domain import (
     ConcurrencyConflict,
     ExecutionStatus,
@@ -19,7 +20,7 @@ from flx_core.domain import (
     PipelineExecution,
     Principal,
 )
-from flx_core.domain.ports import UnitOfWork
+from flx_core.domain.ports import ExecutionFilter, UnitOfWork
 from flx_meltano.locks import AlreadyRunning, RunLockRepository, death_reason
 
 log = structlog.get_logger(__name__)
@@ -60,13 +61,8 @@ async def claim_execution(
                 f"`flx execution cancel {active.id[:12]}`",
                 execution=active.id,
             )
-        uow.track(active)
-        if active.status is ExecutionStatus.RUNNING:
-            active.fail(f"abandoned: {reason}", now=now)
-        else:
-            active.fail(f"never started: {reason}", now=now)
+        _mark_dead(uow, active, reason, now)
         await uow.executions.save(active)
-        log.warning("reaped_dead_execution", execution=active.id, reason=reason)
     execution = PipelineExecution(
         pipeline_id=pipeline.id,
         pipeline_name=pipeline.name,
@@ -80,6 +76,40 @@ async def claim_execution(
     await locks.claim(pipeline.id, execution.id, now, previous)
     uow.track(execution)
     return execution
+
+
+def _mark_dead(uow: UnitOfWork, execution: PipelineExecution, reason: str, now: datetime) -> None:
+    uow.track(execution)
+    if execution.status is ExecutionStatus.RUNNING:
+        execution.fail(f"abandoned: {reason}", now=now)
+    else:
+        execution.fail(f"never started: {reason}", now=now)
+    log.warning("reaped_dead_execution", execution=execution.id, reason=reason)
+
+
+async def reap_dead(uow: UnitOfWork, *, now: datetime, stale_after: float) -> list[str]:
+    """Mark failed, with the reason, the active executions whose process is gone (on this
+    host) or whose heartbeat stopped, and release their pipelines' locks; their ids."""
+    active = await uow.executions.list(ExecutionFilter(statuses=frozenset(ACTIVE)), limit=500)
+    locks = uow.get(RunLockRepository)
+    reaped = []
+    for execution in active.items:
+        reason = death_reason(execution, now, stale_after)
+        if reason is None:
+            continue
+        _mark_dead(uow, execution, reason, now)
+        await uow.executions.save(execution)
+        await locks.release(execution.pipeline_id, execution.id)
+        reaped.append(execution.id)
+    return reaped
+
+
+ACTIVE = (ExecutionStatus.PENDING, ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)
+
+
+def stale_after(settings: FlxSettings) -> float:
+    """How long a run may go without a heartbeat before it counts as dead."""
+    return max(30.0, 6 * settings.heartbeat_seconds)
 
 
 class ExecutionLifecycle:

@@ -29,7 +29,7 @@ from flx_core.domain import (
     PluginType,
 )
 from flx_core.domain.ports import RunRequest, StateStorePort, UnitOfWork
-from flx_meltano.engine.lifecycle import ExecutionLifecycle
+from flx_meltano.engine.lifecycle import ExecutionLifecycle, stale_after
 from flx_meltano.engine.observer import RunObservers
 from flx_meltano.engine.plan import planned_run
 from flx_meltano.engine.state_commits import StateCommitter
@@ -78,8 +78,7 @@ class PipelineRun:
         self.settings = settings
         self.store = store
         self.observer = RunObservers()
-        stale = max(30.0, 6 * settings.heartbeat_seconds)
-        self.lifecycle = ExecutionLifecycle(app, request.principal, stale)
+        self.lifecycle = ExecutionLifecycle(app, request.principal, stale_after(settings))
         self.warnings: list[str] = []
         self._handle: RunHandle | None = None
         self._cancelled = asyncio.Event()
@@ -216,21 +215,30 @@ class PipelineRun:
             if self._cancelled.is_set():
                 raise asyncio.CancelledError
             self._handle = start(spec)
-            watcher = asyncio.create_task(self._watch(latest, committer))
+            ended = asyncio.Event()
+            watcher = asyncio.create_task(self._watch(latest, committer, ended))
             try:
                 return await self._handle.wait()
             finally:
-                watcher.cancel()
+                # The watcher leaves between two transactions: cancelling it inside one
+                # could leave its connection holding SQLite's write lock.
+                ended.set()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await watcher
 
-    async def _watch(self, latest: dict[str, Any], committer: StateCommitter) -> None:
-        """Heartbeat with progress; stop the run when a cancel request arrives."""
+    async def _watch(
+        self, latest: dict[str, Any], committer: StateCommitter, ended: asyncio.Event
+    ) -> None:
+        """Heartbeat with progress; stop the run when a cancel request arrives. Returns
+        when ``ended`` is set, never in the middle of a transaction."""
         beat_every = self.settings.heartbeat_seconds
         poll = min(1.0, beat_every)
         since_beat = 0.0
         while True:
-            await asyncio.sleep(poll)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ended.wait(), poll)
+            if ended.is_set():
+                return
             since_beat += poll
             try:
                 if since_beat >= beat_every:
