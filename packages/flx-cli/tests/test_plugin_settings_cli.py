@@ -139,9 +139,9 @@ def test_a_bad_environment_value_stops_the_run_with_one_line(flx: Flx) -> None:
     make_pipeline(flx)
     failed = flx("run", "p", env=dict(flx.env, TAP_Y_PORT="abc"), check=False)
     assert failed.returncode == 1
-    errors = [line for line in failed.stderr.splitlines() if line.startswith("error:")]
-    assert errors == ["error: environment variable TAP_Y_PORT must be an integer (got 'abc')"]
-    assert "Traceback" not in failed.stderr + failed.stdout
+    assert failed.stdout == ""
+    [line] = failed.stderr.splitlines()
+    assert line.startswith("error: environment variable TAP_Y_PORT must be an integer (got 'abc')")
     ok = flx("run", "p", env=dict(flx.env, TAP_Y_PORT="5999"))
     assert ok.returncode == 0 and seen(flx)["port"] == 5999
 

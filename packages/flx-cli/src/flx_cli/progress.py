@@ -21,7 +21,7 @@ class PlainProgress:
         self.commits = 0
 
     def started(self, execution: Any) -> None:
-        click.echo(f"run {execution.id[:12]} of {execution.pipeline_name} started", err=True)
+        return None  # the summary names the execution; a failed preparation stays one line
 
     def warning(self, message: str) -> None:
         click.echo(f"warning: {message}", err=True)

@@ -155,7 +155,23 @@ def run(
     execution = cli.run(go)
     if cli.json:
         print_json(execution_dict(execution))
+    elif never_started(execution):
+        # Preparation failed (a bad setting, a missing executable, discovery): the error
+        # is all there is to say.
+        click.echo(f"error: {execution.error} (execution {short_id(execution.id)})", err=True)
+        if execution.log_path and Path(execution.log_path).exists():
+            click.echo(f"  log: {execution.log_path}", err=True)
     else:
         for line in summary_lines(execution):
             click.echo(line, err=execution.status.value != "succeeded" and line.startswith("error"))
     sys.exit(0 if execution.status.value == "succeeded" else 1)
+
+
+def never_started(execution: Any) -> bool:
+    """A failed execution whose connectors never ran."""
+    return bool(
+        execution.status.value == "failed"
+        and execution.error
+        and not execution.exit_codes
+        and not execution.records
+    )

@@ -84,7 +84,7 @@ def _mark_dead(uow: UnitOfWork, execution: PipelineExecution, reason: str, now: 
         execution.fail(f"abandoned: {reason}", now=now)
     else:
         execution.fail(f"never started: {reason}", now=now)
-    log.warning("reaped_dead_execution", execution=execution.id, reason=reason)
+    log.info("reaped_dead_execution", execution=execution.id, reason=reason)
 
 
 async def reap_dead(uow: UnitOfWork, *, now: datetime, stale_after: float) -> list[str]:

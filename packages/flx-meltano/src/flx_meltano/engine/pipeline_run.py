@@ -138,10 +138,8 @@ class PipelineRun:
                 await committer.commit_unfinished()
         except (DomainError, RunnerError, OSError, ValueError) as exc:
             status = "cancelled" if self._cancelled.is_set() else "failed"
+            # A discovery error carries the tap's last stderr lines in its message.
             error = getattr(exc, "message", None) or str(exc)
-            tail = getattr(exc, "stderr_tail", ())
-            if tail:
-                error += "\n" + "\n".join(tail[-10:])
         except Exception as exc:
             # A bug must not leave the execution "running" and the pipeline locked.
             log.exception("run_crashed", execution_id=self.execution_id)
