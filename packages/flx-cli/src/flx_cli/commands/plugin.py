@@ -69,7 +69,7 @@ def _connector_state(plugin: Any, plugins_root: Any) -> tuple[str, str | None]:
 
 @click.group()
 def plugin() -> None:
-    """Connectors (Singer taps, targets, mappers) and extension plugins."""
+    """Plugins: the Singer connectors (taps, targets, mappers, utilities) FLX installs and runs."""
 
 
 def _parse_settings(items: tuple[str, ...]) -> list[dict[str, Any]]:
