@@ -125,3 +125,25 @@ async def test_executions_are_found_by_a_unique_prefix(
     unknown = await run(app, GetExecution(execution_id="ffffff"))
     assert unknown.error_code == "not_found"
     assert unknown.message == "execution 'ffffff' not found"
+
+
+async def test_a_pipeline_stores_config_of_the_kind_its_plugins_declare(app: Application) -> None:
+    """Whatever adapter sends the config (CLI text, API JSON), the handler types it."""
+    created = await run(
+        app,
+        CreatePipeline(
+            name="p",
+            extractor="tap-x",
+            loader="target-y",
+            config={"tap-x": {"port": "6543", "password": 123456, "schema": "1e3"}},
+        ),
+    )
+    assert created.ok, created.message
+    assert created.value.config["tap-x"] == {"port": 6543, "password": "123456", "schema": "1e3"}
+    from flx_core.application import UpdatePipeline
+
+    refused = await run(
+        app, UpdatePipeline(pipeline="p", changes={"config": {"tap-x": {"port": "many"}}})
+    )
+    assert not refused.ok and "port" in (refused.message or "")
+    assert "must be an integer" in (refused.message or "")

@@ -86,8 +86,12 @@ def _schedule_value(value: Any) -> Any:
 async def create_pipeline(cmd: CreatePipeline, ctx: HandlerContext) -> ServiceResult[Pipeline]:
     if await ctx.uow.pipelines.get_by_name(cmd.name):
         raise AlreadyExists(f"pipeline {cmd.name!r} already exists", pipeline=cmd.name)
+    from flx_core.application.plugins import typed_config
+
     fields = cmd.model_dump()
     fields["schedule"] = _schedule_value(fields["schedule"])
+    # Whatever adapter sent it, each value takes the kind its plugin declares.
+    fields["config"] = await typed_config(ctx.uow, fields["config"], cmd.name)
     pipeline = Pipeline.create(**fields, created_at=ctx.clock.now(), updated_at=ctx.clock.now())
     await ctx.uow.pipelines.add(pipeline)
     ctx.uow.track(pipeline)
@@ -105,9 +109,13 @@ async def update_pipeline(cmd: UpdatePipeline, ctx: HandlerContext) -> ServiceRe
             expected=cmd.expected_version,
             actual=pipeline.version,
         )
+    from flx_core.application.plugins import typed_config
+
     changes = dict(cmd.changes)
     if "schedule" in changes:
         changes["schedule"] = _schedule_value(changes["schedule"])
+    if isinstance(changes.get("config"), dict):
+        changes["config"] = await typed_config(ctx.uow, changes["config"], pipeline.name)
     if pipeline.update(now=ctx.clock.now(), **changes):
         await ctx.uow.pipelines.save(pipeline)
     return ServiceResult.success(pipeline)

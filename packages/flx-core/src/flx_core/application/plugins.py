@@ -147,10 +147,18 @@ async def unset_plugin_setting(
 async def typed_pipeline_config(
     qry: TypedPipelineConfig, ctx: HandlerContext
 ) -> ServiceResult[dict[str, dict[str, Any]]]:
-    where = f"in pipeline {qry.pipeline!r}" if qry.pipeline else ""
+    return ServiceResult.success(await typed_config(ctx.uow, qry.config, qry.pipeline))
+
+
+async def typed_config(
+    uow: UnitOfWork, config: dict[str, dict[str, Any]], pipeline: str = ""
+) -> dict[str, dict[str, Any]]:
+    """``config`` (plugin -> setting -> value) with each value of the kind its plugin
+    declares (see ``TypedPipelineConfig``)."""
+    where = f"in pipeline {pipeline!r}" if pipeline else ""
     typed: dict[str, dict[str, Any]] = {}
-    for name, values in qry.config.items():
-        plugin = await ctx.uow.plugins.get_by_name(name)
+    for name, values in config.items():
+        plugin = await uow.plugins.get_by_name(name)
         if plugin is None:
             typed[name] = {
                 k: setting_value(v, SettingKind.SECRET if looks_secret(k) else None)
@@ -158,7 +166,7 @@ async def typed_pipeline_config(
             }
         else:
             typed[name] = plugin.typed_config(values, where)
-    return ServiceResult.success(typed)
+    return typed
 
 
 async def _pipelines_using(uow: UnitOfWork, name: str) -> list[Pipeline]:
