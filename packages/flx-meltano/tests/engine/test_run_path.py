@@ -150,3 +150,18 @@ async def test_a_run_whose_process_died_is_reaped_and_frees_its_pipeline(
     assert await ok(runtime, ReapDeadExecutions()) == []
     again = await run(runtime)  # the pipeline's lock was released with it
     assert again.status is ExecutionStatus.SUCCEEDED
+
+
+async def test_a_run_that_ended_before_anyone_waited_can_still_be_waited_for(
+    runtime, make_pipeline
+) -> None:
+    await make_pipeline(tap={"rows": 1})
+    requested = await ok(runtime, RunPipeline(pipeline="p"))
+    assert runtime.executor is not None
+    for _ in range(400):  # let it end on its own first
+        if requested.id not in runtime.executor.active:
+            break
+        await __import__("asyncio").sleep(0.05)
+    assert requested.id not in runtime.executor.active
+    done = await runtime.executor.wait(requested.id)
+    assert done.id == requested.id and done.status is ExecutionStatus.SUCCEEDED

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
+#: How many ended runs a local executor remembers for a late ``wait``.
+KEEP_ENDED = 100
+
 
 @dataclass
 class _Slot:
@@ -40,6 +43,9 @@ class LocalExecutor:
         self.store = store
         self._app: Application | None = None
         self._slots: dict[str, _Slot] = {}
+        #: Runs that ended, kept for a late ``wait`` (a fast run may end before its
+        #: requester asks); the oldest are forgotten first.
+        self._ended: dict[str, asyncio.Task[PipelineExecution]] = {}
 
     def attach(self, app: Application) -> None:
         self._app = app
@@ -53,12 +59,21 @@ class LocalExecutor:
             slot.run.run(), name=f"flx-execution-{request.execution_id}"
         )
         self._slots[request.execution_id] = slot
-        slot.task.add_done_callback(lambda _t: self._slots.pop(request.execution_id, None))
+        slot.task.add_done_callback(lambda task: self._end(request.execution_id, task))
+
+    def _end(self, execution_id: str, task: asyncio.Task[PipelineExecution]) -> None:
+        self._slots.pop(execution_id, None)
+        self._ended[execution_id] = task
+        while len(self._ended) > KEEP_ENDED:
+            del self._ended[next(iter(self._ended))]
 
     async def wait(self, execution_id: str, observer: Any = None) -> PipelineExecution:
         slot = self._slots.get(execution_id)
         if slot is None or slot.task is None:
-            raise NotFound(f"execution {execution_id} is not running in this process")
+            ended = self._ended.get(execution_id)
+            if ended is None:
+                raise NotFound(f"execution {execution_id} is not running in this process")
+            return await ended
         if observer is not None:
             slot.observers.add(observer)
         try:
