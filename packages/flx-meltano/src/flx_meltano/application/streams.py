@@ -46,6 +46,7 @@ from flx_meltano.catalog import (
 from flx_meltano.catalog.cache import read_cache
 from flx_meltano.catalog.patterns import parse_patterns
 from flx_meltano.engine.commands import plugin_command
+from flx_meltano.engine.paths import catalog_dir
 from flx_meltano.plugin_settings import resolve_config
 from flx_meltano.runner import PrivateFiles, RunnerError
 
@@ -123,7 +124,7 @@ def catalog_source(
     the ones a run of the pipeline uses."""
     command = plugin_command(plugin, settings.plugins_path)
     config = resolve_config(plugin, pipeline, environ)
-    cache = catalog_cache_file(settings.home_path / "catalogs", plugin.name, command, config)
+    cache = catalog_cache_file(catalog_dir(settings.home_path), plugin.name, command, config)
     return command, config, cache
 
 

@@ -115,10 +115,9 @@ def stale_after(settings: FlxSettings) -> float:
 class ExecutionLifecycle:
     """Database side of a run. Each step is its own short transaction."""
 
-    def __init__(self, app: Application, principal: Principal, stale_after: float) -> None:
+    def __init__(self, app: Application, principal: Principal) -> None:
         self.app = app
         self.principal = principal
-        self.stale_after = stale_after
 
     def _uow(self) -> UnitOfWork:
         uow = self.app.uow_factory()

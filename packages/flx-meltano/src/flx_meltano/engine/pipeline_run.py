@@ -29,7 +29,7 @@ from flx_core.domain import (
     PluginType,
 )
 from flx_core.domain.ports import RunRequest, StateStorePort, UnitOfWork
-from flx_meltano.engine.lifecycle import ExecutionLifecycle, stale_after
+from flx_meltano.engine.lifecycle import ExecutionLifecycle
 from flx_meltano.engine.observer import RunObservers
 from flx_meltano.engine.plan import planned_run
 from flx_meltano.engine.state_commits import StateCommitter
@@ -78,7 +78,7 @@ class PipelineRun:
         self.settings = settings
         self.store = store
         self.observer = RunObservers()
-        self.lifecycle = ExecutionLifecycle(app, request.principal, stale_after(settings))
+        self.lifecycle = ExecutionLifecycle(app, request.principal)
         self.warnings: list[str] = []
         self._handle: RunHandle | None = None
         self._cancelled = asyncio.Event()
@@ -114,7 +114,6 @@ class PipelineRun:
         request = self.request
         result: RunResult | None = None
         committer: StateCommitter | None = None
-        execution: PipelineExecution | None = None
         try:
             pipeline, plugins = await self._load()
             execution = await self.lifecycle.start(self.execution_id)

@@ -11,6 +11,7 @@ from typing import Any
 from flx_core.config import FlxSettings
 from flx_core.domain import Capability, Pipeline, Plugin, PluginType, ValidationFailed
 from flx_meltano.engine.commands import plugin_command
+from flx_meltano.engine.paths import catalog_dir
 from flx_meltano.plugin_settings import resolve_config
 from flx_meltano.runner import (
     PrivateFiles,
@@ -85,7 +86,7 @@ async def planned_run(
                         command,
                         config_path,
                         cache_path=catalog_cache_file(
-                            home / "catalogs", plugin.name, command, config
+                            catalog_dir(home), plugin.name, command, config
                         ),
                         refresh=refresh_catalog,
                         name=plugin.name,
