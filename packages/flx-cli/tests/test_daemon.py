@@ -8,6 +8,7 @@ itself. A killed client: test_killed_runs.py.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pty
@@ -355,6 +356,7 @@ def test_ctrl_z_stops_the_worker_and_fg_resumes_it(warm_cli: Any) -> None:
     flx.add_fixture_pipeline(rows=150, sleep=0.02, state_every=20)
     warm(flx)
     proc = flx.start("run", "slow")
+    worker = None
     try:
         flx.wait_running()
         (worker,) = flx.daemon_status()["running"]
@@ -367,7 +369,10 @@ def test_ctrl_z_stops_the_worker_and_fg_resumes_it(warm_cli: Any) -> None:
         out, _ = proc.communicate(timeout=60)
     finally:
         proc.kill()
-        proc.communicate()
+        if worker is not None:  # it holds the client's pipes: a failure must not hang here
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker, signal.SIGKILL)
+        proc.communicate(timeout=60)
     assert proc.returncode == 0
     assert "slow: succeeded" in out and "items: 150 records" in out
 

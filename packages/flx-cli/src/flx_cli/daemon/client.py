@@ -145,12 +145,12 @@ def _follow_job_control(pid: int) -> dict[int, object]:
 
     def on_stop(_signum: int, _frame: FrameType | None) -> None:
         send(signal.SIGSTOP)
-        signal.signal(signal.SIGTSTP, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTSTP)  # stop here too; SIGCONT resumes both
+        # Stop here too (SIGCONT resumes both). SIGSTOP, not SIGTSTP: the kernel drops a
+        # default-action SIGTSTP in an orphaned process group, leaving the worker stopped.
+        os.kill(os.getpid(), signal.SIGSTOP)
 
     def on_continue(_signum: int, _frame: FrameType | None) -> None:
         send(signal.SIGCONT)
-        signal.signal(signal.SIGTSTP, on_stop)
 
     return {
         signal.SIGTSTP: signal.signal(signal.SIGTSTP, on_stop),
