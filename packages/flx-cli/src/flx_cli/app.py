@@ -27,6 +27,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("flx_cli.commands.run:run", "Run a pipeline now."),
     "execution": ("flx_cli.commands.execution:execution", "List, inspect, follow and cancel runs."),
     "state": ("flx_cli.commands.state:state", "Incremental state: get, set, history, restore."),
+    "schedule": ("flx_cli.commands.schedule:schedule", "Cron schedules: next times, last fires."),
+    "scheduler": ("flx_cli.commands.scheduler:scheduler", "Fire schedules until stopped."),
     "demo": ("flx_cli.commands.demo:demo", "Set up and run the demo pipeline."),
     "user": ("flx_cli.commands.user:user", "Manage users and their roles."),
     "auth": ("flx_cli.commands.auth:auth", "Log in, verify tokens, sessions and keys."),

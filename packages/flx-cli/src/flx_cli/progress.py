@@ -26,6 +26,9 @@ class PlainProgress:
     def warning(self, message: str) -> None:
         click.echo(f"warning: {message}", err=True)
 
+    def waiting(self, reason: str) -> None:
+        click.echo(f"queued: {reason}", err=True)
+
     def progress(self, records: dict[str, int], bytes_: int, states: int, elapsed: float) -> None:
         now = time.monotonic()
         if now - self._last < self.every:
@@ -80,6 +83,9 @@ class LiveProgress:
 
     def warning(self, message: str) -> None:
         self.console.print(f"[yellow]warning:[/] {message}")
+
+    def waiting(self, reason: str) -> None:
+        self.console.print(f"[dim]queued:[/] {reason}")
 
     def progress(self, records: dict[str, int], bytes_: int, states: int, elapsed: float) -> None:
         self.records, self.elapsed = records, elapsed

@@ -13,6 +13,7 @@ _EXPORTS = {
     "CancelExecution": "flx_meltano.application.runs",
     "RunPipeline": "flx_meltano.application.runs",
     "ReapDeadExecutions": "flx_meltano.application.runs",
+    "RetryExecution": "flx_meltano.application.runs",
     "GetPluginConfig": "flx_meltano.application.plugins",
     "InstallPlugins": "flx_meltano.application.plugins",
     "RegisterBuiltinPlugins": "flx_meltano.application.plugins",
@@ -26,13 +27,25 @@ _EXPORTS = {
     "SetState": "flx_meltano.application.state",
     "StateHistory": "flx_meltano.application.state",
     "ListStreams": "flx_meltano.application.streams",
+    "FireSchedule": "flx_meltano.application.schedules",
+    "ListSchedules": "flx_meltano.application.schedules",
+    "ScheduleView": "flx_meltano.application.schedules",
+    "AlreadyFired": "flx_meltano.scheduling.repository",
+    "ScheduleFire": "flx_meltano.scheduling.repository",
+    "Scheduler": "flx_meltano.scheduling.loop",
     "StreamsListing": "flx_meltano.application.streams",
+    "ExecutionLog": "flx_meltano.application.logs",
+    "ReadExecutionLog": "flx_meltano.application.logs",
     "LocalExecutor": "flx_meltano.engine.executor",
     "RunObserver": "flx_meltano.engine.observer",
     "AlreadyRunning": "flx_meltano.locks",
     "merge_states": "flx_meltano.state",
     "DatabaseStateStore": "flx_meltano.state",
     "FileStateStore": "flx_meltano.state",
+    "DatabaseLogStore": "flx_meltano.logs",
+    "FileLogStore": "flx_meltano.logs",
+    "LogShipper": "flx_meltano.logs",
+    "log_store": "flx_meltano.logs",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -48,6 +61,10 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
+    from flx_meltano.application.logs import (
+        ExecutionLog as ExecutionLog,
+        ReadExecutionLog as ReadExecutionLog,
+    )
     from flx_meltano.application.plugins import (
         GetPluginConfig as GetPluginConfig,
         InstallPlugins as InstallPlugins,
@@ -57,7 +74,13 @@ if TYPE_CHECKING:
     from flx_meltano.application.runs import (
         CancelExecution as CancelExecution,
         ReapDeadExecutions as ReapDeadExecutions,
+        RetryExecution as RetryExecution,
         RunPipeline as RunPipeline,
+    )
+    from flx_meltano.application.schedules import (
+        FireSchedule as FireSchedule,
+        ListSchedules as ListSchedules,
+        ScheduleView as ScheduleView,
     )
     from flx_meltano.application.state import (
         ClearState as ClearState,
@@ -76,6 +99,17 @@ if TYPE_CHECKING:
     from flx_meltano.engine.executor import LocalExecutor as LocalExecutor
     from flx_meltano.engine.observer import RunObserver as RunObserver
     from flx_meltano.locks import AlreadyRunning as AlreadyRunning
+    from flx_meltano.logs import (
+        DatabaseLogStore as DatabaseLogStore,
+        FileLogStore as FileLogStore,
+        LogShipper as LogShipper,
+        log_store as log_store,
+    )
+    from flx_meltano.scheduling.loop import Scheduler as Scheduler
+    from flx_meltano.scheduling.repository import (
+        AlreadyFired as AlreadyFired,
+        ScheduleFire as ScheduleFire,
+    )
     from flx_meltano.state import (
         DatabaseStateStore as DatabaseStateStore,
         FileStateStore as FileStateStore,

@@ -4,5 +4,12 @@ Loading it registers every use case on the handler table, so a process (or the F
 which loads the entry points once for all its workers) pays for those imports once.
 """
 
-from flx_meltano.application import plugins, runs, state, streams  # noqa: F401  (registration)
+from flx_meltano.application import (  # noqa: F401  (registration)
+    logs,
+    plugins,
+    runs,
+    schedules,
+    state,
+    streams,
+)
 from flx_meltano.application.module import build_module as build_module

@@ -1,14 +1,17 @@
-"""Tables owned by the engine: state versions and per-pipeline run locks."""
+"""Tables owned by the engine: state versions, run locks, idempotency keys, schedule fires
+and execution logs."""
 
 from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -42,4 +45,39 @@ run_locks = Table(
     Column("pipeline_id", String(64), primary_key=True),
     Column("execution_id", String(64), nullable=False),
     Column("acquired_at", TS, nullable=False),
+)
+
+#: A run request's idempotency key and the execution it created (kept 24 hours).
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("pipeline_id", String(64), nullable=False),
+    Column("execution_id", String(64), nullable=False),
+    Column("created_at", TS, nullable=False),
+)
+
+#: One row per (pipeline, cron time) fired: the primary key is what makes several
+#: schedulers fire each time once.
+schedule_fires = Table(
+    "schedule_fires",
+    metadata,
+    Column("pipeline_id", String(64), primary_key=True),
+    Column("scheduled_for", TS, primary_key=True),
+    Column("fired_at", TS, nullable=False),
+    Column("execution_id", String(64)),
+    Column("outcome", String(16), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("scheduler", String(255), nullable=False),
+)
+
+#: Execution logs in the database: the bytes of the log, in order, in chunks.
+log_chunks = Table(
+    "log_chunks",
+    metadata,
+    Column("execution_id", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("offset", BigInteger, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("created_at", TS, nullable=False),
 )

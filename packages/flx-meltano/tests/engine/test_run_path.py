@@ -120,34 +120,34 @@ async def test_a_run_whose_process_died_is_reaped_and_frees_its_pipeline(
 
     from flx_core.application import GetExecution
     from flx_meltano import ReapDeadExecutions
-    from flx_meltano.engine.lifecycle import claim_execution
+    from flx_meltano.engine.lifecycle import request_run
 
     await make_pipeline(tap={"rows": 2})
     dead = subprocess.Popen(["true"])
     dead.wait()
     async with runtime.app.uow_factory() as uow:  # a run some other `flx` started, then died
         pipeline = await uow.pipelines.get_by_name("p")
-        execution = await claim_execution(
+        execution = await request_run(
             uow,
             pipeline,
+            settings=runtime.settings,
             trigger="manual",
-            full_refresh=False,
+            requested_by="someone",
             log_path_for=lambda eid: f"/nonexistent/{eid}.log",
             now=runtime.app.clock.now(),
-            stale_after=30,
         )
         execution.start(host=__import__("socket").gethostname(), pid=dead.pid)
         await uow.executions.save(execution)
         await uow.commit()
     reaped = await ok(runtime, ReapDeadExecutions())
-    assert reaped == [execution.id]
+    assert (reaped.reaped, reaped.retries) == ([execution.id], [])
     shown = await ok(runtime, GetExecution(execution_id=execution.id))
     assert shown.status is ExecutionStatus.FAILED
     assert shown.error == (
-        f"abandoned: the process running it (pid {dead.pid} on "
+        f"worker lost: the process running it (pid {dead.pid} on "
         f"{__import__('socket').gethostname()}) is gone"
     )
-    assert await ok(runtime, ReapDeadExecutions()) == []
+    assert (await ok(runtime, ReapDeadExecutions())).reaped == []
     again = await run(runtime)  # the pipeline's lock was released with it
     assert again.status is ExecutionStatus.SUCCEEDED
 

@@ -81,7 +81,7 @@ def test_dead_pid_on_this_host_is_detected() -> None:
     execution = PipelineExecution(pipeline_id="p", pipeline_name="p")
     execution.start(host=socket.gethostname(), pid=proc.pid, now=now)
     assert not pid_alive(proc.pid)
-    reason = death_reason(execution, now, stale_after=60)
+    reason = death_reason(execution, now, 60, 3600)
     assert reason is not None and f"pid {proc.pid}" in reason
 
 
@@ -89,8 +89,25 @@ def test_live_or_fresh_executions_are_alive_and_stale_heartbeats_are_not() -> No
     now = datetime.now(UTC)
     execution = PipelineExecution(pipeline_id="p", pipeline_name="p")
     execution.start(host=socket.gethostname(), pid=os.getppid(), now=now)
-    assert death_reason(execution, now, stale_after=60) is None
+    assert death_reason(execution, now, 60, 3600) is None
     remote = PipelineExecution(pipeline_id="p", pipeline_name="p")
     remote.start(host="elsewhere", pid=1, now=now - timedelta(minutes=5))
-    reason = death_reason(remote, now, stale_after=60)
-    assert reason is not None and "no heartbeat since" in reason
+    reason = death_reason(remote, now, 60, 3600)
+    assert reason is not None and reason.startswith("worker lost: no heartbeat since")
+    assert "FLX_HEARTBEAT_TIMEOUT=60s" in reason
+
+
+def test_a_queued_execution_is_lost_only_when_no_worker_takes_it_or_its_holder_stops() -> None:
+    now = datetime.now(UTC)
+    waiting = PipelineExecution(pipeline_id="p", pipeline_name="p", created_at=now)
+    waiting.enqueue()
+    # In a broker's queue, nobody holds it: a long backlog is not a death...
+    assert death_reason(waiting, now + timedelta(minutes=30), 60, 3600) is None
+    # ...until no worker took it within the queue timeout.
+    reason = death_reason(waiting, now + timedelta(hours=2), 60, 3600)
+    assert reason is not None and reason.startswith("never started: no worker took it")
+    # A worker holding it while it waits for its turn must keep beating.
+    waiting.host, waiting.pid, waiting.heartbeat_at = "elsewhere", 1, now
+    assert death_reason(waiting, now + timedelta(seconds=30), 60, 3600) is None
+    reason = death_reason(waiting, now + timedelta(seconds=90), 60, 3600)
+    assert reason is not None and reason.startswith("never started: no heartbeat since")

@@ -58,6 +58,56 @@ def pipeline() -> None:
     """Create, list, show, update and delete pipelines."""
 
 
+def run_policy_options(fn: Any) -> Any:
+    """Options of how a pipeline's runs go: retries, conflicts, queue, schedule's timezone."""
+    options = [
+        click.option(
+            "--retries",
+            type=click.IntRange(0, 20),
+            default=None,
+            help="Try a failed run again up to N times (each attempt an execution).",
+        ),
+        click.option(
+            "--retry-delay",
+            type=click.FloatRange(0, 3600),
+            default=None,
+            metavar="SECONDS",
+            help="Wait before the first retry; doubled for each further one, with jitter.",
+        ),
+        click.option(
+            "--on-conflict",
+            type=click.Choice(["reject", "queue"]),
+            default=None,
+            help="A run requested while one is active: refused (default) or queued behind it.",
+        ),
+        click.option(
+            "--queue",
+            default=None,
+            help="Worker queue of its runs (FLX_EXECUTOR=celery; '' for the default).",
+        ),
+        click.option(
+            "--timezone", default=None, help="Timezone of its schedule (IANA name; default UTC)."
+        ),
+        click.option(
+            "--catchup",
+            type=click.Choice(["skip", "all"]),
+            default=None,
+            help="After scheduler downtime: fire once for what was missed (skip) or every time.",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def run_policy(**given: Any) -> dict[str, Any]:
+    """The run policy fields given on the command line ('' for --queue clears it)."""
+    fields = {k: v for k, v in given.items() if v is not None}
+    if fields.get("queue") == "":
+        fields["queue"] = None
+    return fields
+
+
 @pipeline.command("create")
 @click.argument("name", required=False)
 @click.option("--extractor", "-e", help="Extractor (tap) plugin name.")
@@ -88,6 +138,7 @@ def pipeline() -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="YAML file with the pipeline fields (options override it).",
 )
+@run_policy_options
 @json_option
 @pass_cli
 def create(
@@ -104,6 +155,7 @@ def create(
     tags: tuple[str, ...],
     disabled: bool,
     file: Path | None,
+    **policy: Any,
 ) -> None:
     """Create pipeline NAME: extractor -> mappers -> loader.
 
@@ -124,6 +176,7 @@ def create(
         "tags": list(tags) or None,
     }
     fields.update({k: v for k, v in overrides.items() if v is not None})
+    fields.update(run_policy(**policy))
     if disabled:
         fields["enabled"] = False
     for required in ("name", "extractor", "loader"):
@@ -292,6 +345,7 @@ def _update(
     default=None,
     help="Refuse the update if the pipeline is no longer at this version.",
 )
+@run_policy_options
 @json_option
 @pass_cli
 def update(
@@ -308,9 +362,10 @@ def update(
     description: str | None,
     tags: tuple[str, ...],
     expected_version: int | None,
+    **policy: Any,
 ) -> None:
     """Change fields of pipeline NAME."""
-    changes: dict[str, Any] = {}
+    changes: dict[str, Any] = run_policy(**policy)
     for key, value in (
         ("extractor", extractor),
         ("loader", loader),

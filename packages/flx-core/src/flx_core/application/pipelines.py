@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -34,6 +34,12 @@ class CreatePipeline(Command):
     enabled: bool = True
     tags: list[str] = Field(default_factory=list)
     state_id: str = ""
+    retries: int = 0
+    retry_delay: float = 60.0
+    on_conflict: Literal["reject", "queue"] = "reject"
+    queue: str | None = None
+    timezone: str = "UTC"
+    catchup: Literal["skip", "all"] = "skip"
 
 
 class UpdatePipeline(Command):

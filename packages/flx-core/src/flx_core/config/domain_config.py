@@ -8,7 +8,14 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MASK = "********"
@@ -84,7 +91,45 @@ class FlxSettings(BaseSettings):
         default=None, description="Connector venvs; $FLX_HOME/plugins when unset (may be shared)"
     )
 
-    @field_validator("database_url", "redis_url", mode="before")
+    # Runs as a service: executors, limits, liveness, logs, scheduler
+    executor: Literal["local", "celery"] = Field(
+        default="local",
+        description="local: runs in the requesting process; celery: on `flx worker` processes",
+    )
+    broker_url: str | None = Field(
+        default=None,
+        validation_alias=_env("FLX_BROKER_URL", "CELERY_BROKER_URL"),
+        description="Celery broker (amqp:// or redis://) when FLX_EXECUTOR=celery",
+    )
+    default_queue: str = Field(default="flx", min_length=1, max_length=64)
+    max_concurrent_runs: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        le=1024,
+        description="Runs one process (a local executor) runs at once",
+    )
+    max_running: int | None = Field(
+        default=None, ge=1, description="Running executions across all workers (unset: no limit)"
+    )
+    heartbeat_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        description="A running execution without a heartbeat this long is failed (worker lost)",
+    )
+    queue_timeout: float = Field(
+        default=24 * 3600.0,
+        gt=0,
+        description="A queued execution no worker took within this long is failed",
+    )
+    log_store: Literal["auto", "file", "database"] = Field(
+        default="auto",
+        description="Where execution logs go: files under $FLX_HOME/logs, or the database "
+        "(auto: the database on PostgreSQL, files on SQLite)",
+    )
+    scheduler_tick: float = Field(default=1.0, gt=0, le=60)
+    reaper_interval: float = Field(default=5.0, gt=0)
+
+    @field_validator("database_url", "redis_url", "broker_url", mode="before")
     @classmethod
     def _blank_is_none(cls, v: Any) -> Any:
         return None if isinstance(v, str) and not v.strip() else v
@@ -119,6 +164,25 @@ class FlxSettings(BaseSettings):
                 )
         return SecretStr(",".join(keys))
 
+    @field_validator("broker_url")
+    @classmethod
+    def _check_broker(cls, v: str | None) -> str | None:
+        schemes = ("amqp://", "amqps://", "pyamqp://", "redis://", "rediss://")
+        if v is not None and not v.startswith(schemes):
+            raise ValueError("must be an amqp:// (RabbitMQ) or redis:// URL")
+        return v
+
+    @model_validator(mode="after")
+    def _check_timeouts(self) -> FlxSettings:
+        if self.heartbeat_timeout < 2 * self.heartbeat_seconds:
+            raise ValueError(
+                f"FLX_HEARTBEAT_TIMEOUT ({self.heartbeat_timeout:g}s) must be at least twice "
+                f"FLX_HEARTBEAT_SECONDS ({self.heartbeat_seconds:g}s)"
+            )
+        if self.executor == "celery" and self.broker_url is None:
+            raise ValueError("FLX_EXECUTOR=celery needs FLX_BROKER_URL (amqp:// or redis://)")
+        return self
+
     @field_validator("redis_url")
     @classmethod
     def _check_redis(cls, v: str | None) -> str | None:
@@ -133,6 +197,13 @@ class FlxSettings(BaseSettings):
     @property
     def plugins_path(self) -> Path:
         return (self.plugins_dir or self.home / "plugins").expanduser().resolve()
+
+    @property
+    def logs_in_database(self) -> bool:
+        """Whether execution logs go to the database (so any machine can follow a run)."""
+        if self.log_store == "auto":
+            return not self.is_embedded
+        return self.log_store == "database"
 
     @property
     def is_embedded(self) -> bool:
@@ -187,7 +258,10 @@ def load_settings(**overrides: Any) -> FlxSettings:
         return FlxSettings(**overrides)
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = str(err["loc"][0]) if err.get("loc") else "?"
+        if not err.get("loc"):  # a rule across settings: its message names them
+            msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+            raise SettingsError(f"invalid settings: {msg}") from None
+        loc = str(err["loc"][0])
         name = _variable_for(_field_of(loc))
         msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
         raw = err.get("input")

@@ -25,7 +25,21 @@ class PipelineExecution(DomainAggregateRoot):
     pipeline_id: str
     pipeline_name: str
     status: ExecutionStatus = ExecutionStatus.PENDING
+    #: Why it ran: manual, schedule, retry or api.
     trigger: str = "manual"
+    #: Who asked (a user's subject, or "system" / "scheduler").
+    requested_by: str = "system"
+    #: 1 for a first run; a retry is an execution of its own with the next number.
+    attempt: int = 1
+    #: The first attempt's id, on a retry.
+    retry_of: str | None = None
+    idempotency_key: str | None = None
+    #: The cron time a scheduled run was fired for.
+    scheduled_for: datetime | None = None
+    #: A retry waits until then before it starts.
+    not_before: datetime | None = None
+    #: The worker queue it was sent to (Celery).
+    queue: str | None = None
     full_refresh: bool = False
     created_at: datetime = Field(default_factory=utc_now)
     started_at: datetime | None = None
@@ -58,7 +72,7 @@ class PipelineExecution(DomainAggregateRoot):
             )
         self.status = new
 
-    def queue(self) -> None:
+    def enqueue(self) -> None:
         self._move(ExecutionStatus.QUEUED)
         self.record(ExecutionQueued(aggregate_id=self.id, pipeline_name=self.pipeline_name))
 

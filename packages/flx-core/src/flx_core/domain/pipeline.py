@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 
@@ -29,8 +30,17 @@ UPDATABLE_FIELDS = frozenset(
         "enabled",
         "tags",
         "state_id",
+        "retries",
+        "retry_delay",
+        "on_conflict",
+        "queue",
+        "timezone",
+        "catchup",
     }
 )
+
+#: Longest wait between two attempts of a retried run (the backoff's cap).
+MAX_RETRY_DELAY = 3600.0
 
 
 class Pipeline(DomainAggregateRoot):
@@ -51,6 +61,18 @@ class Pipeline(DomainAggregateRoot):
     enabled: bool = True
     tags: list[str] = Field(default_factory=list)
     state_id: str = ""
+    #: Failed runs are tried again up to this many times (each attempt an execution).
+    retries: int = Field(default=0, ge=0, le=20)
+    #: Seconds before the first retry; doubled for each further attempt, with jitter.
+    retry_delay: float = Field(default=60.0, ge=0, le=MAX_RETRY_DELAY)
+    #: A run requested while one is active: refused (``reject``) or queued behind it.
+    on_conflict: Literal["reject", "queue"] = "reject"
+    #: The worker queue its runs go to (Celery); the default queue when unset.
+    queue: str | None = Field(default=None, min_length=1, max_length=64)
+    #: The timezone its cron schedule is read in.
+    timezone: str = "UTC"
+    #: After scheduler downtime: fire once for what was missed (``skip``) or every time.
+    catchup: Literal["skip", "all"] = "skip"
     created_at: datetime = Field(default_factory=utc_now)
     updated_at: datetime = Field(default_factory=utc_now)
 
@@ -76,6 +98,30 @@ class Pipeline(DomainAggregateRoot):
             if not rule.strip().lstrip("!"):
                 raise ValueError("empty select rule")
         return [r.strip() for r in v]
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown timezone {v!r} (an IANA name such as Europe/Paris)"
+            ) from None
+        return v
+
+    @field_validator("queue")
+    @classmethod
+    def _queue(cls, v: str | None) -> str | None:
+        if v is not None and not v.replace("-", "").replace("_", "").replace(".", "").isalnum():
+            raise ValueError("a queue name holds only letters, digits, '-', '_' and '.'")
+        return v
+
+    def retry_backoff(self, attempt: int, jitter: float) -> float:
+        """Seconds to wait before ``attempt`` (2 for the first retry): ``retry_delay``
+        doubled per earlier retry, capped, times ``jitter`` (0.5 to 1.0, "equal jitter")."""
+        base: float = min(MAX_RETRY_DELAY, self.retry_delay * 2.0 ** max(0, attempt - 2))
+        return base * min(1.0, max(0.5, jitter))
 
     @field_validator("tags")
     @classmethod

@@ -48,7 +48,11 @@ class ExecutionFilter(DomainValueObject):
     pipeline_id: str | None = None
     pipeline_name: str | None = None
     statuses: frozenset[ExecutionStatus] = frozenset()
+    trigger: str | None = None
+    #: The attempts of a retried run: executions whose first attempt is this one.
+    retry_of: str | None = None
     since: datetime | None = None
+    until: datetime | None = None
 
 
 class StoredEvent(DomainValueObject):
@@ -259,6 +263,10 @@ class RunRequest(DomainValueObject):
     full_refresh: bool = False
     refresh_catalog: bool = False
     timeout: float | None = None
+    #: The worker queue to send it to (Celery); the executor's default when None.
+    queue: str | None = None
+    #: Do not start before then (a retry's backoff).
+    not_before: datetime | None = None
 
 
 class ExecutorPort(Protocol):
@@ -276,3 +284,29 @@ class ExecutorPort(Protocol):
     async def wait(self, execution_id: str, observer: Any = None) -> PipelineExecution: ...
 
     def cancel(self, execution_id: str) -> bool: ...
+
+
+class LogChunk(DomainValueObject):
+    """Bytes of an execution's log from ``offset``; ``next_offset`` is where to read on."""
+
+    data: bytes
+    offset: int
+    next_offset: int
+
+
+class LogStorePort(ABC):
+    """Execution logs: appended by the process running the execution, readable from any
+    process that reaches the store (files under FLX_HOME, or the database)."""
+
+    @abstractmethod
+    async def append(self, execution_id: str, offset: int, data: bytes) -> None:
+        """Store ``data`` at ``offset`` of the execution's log (appends come in order)."""
+
+    @abstractmethod
+    async def read(
+        self, execution_id: str, offset: int = 0, limit: int | None = None
+    ) -> LogChunk: ...
+
+    @abstractmethod
+    async def size(self, execution_id: str) -> int | None:
+        """The log's length in bytes, or None when the execution has no log here."""

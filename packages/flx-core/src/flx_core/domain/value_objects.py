@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from croniter import croniter
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from flx_core.domain.pydantic_base import DomainValueObject
 
@@ -278,18 +278,65 @@ class Capability(StrEnum):
     ACTIVATE_VERSION = "activate-version"
 
 
+#: The cron fields in order, with the values each takes.
+_CRON_FIELDS = (
+    ("minute", "0-59"),
+    ("hour", "0-23"),
+    ("day-of-month", "1-31"),
+    ("month", "1-12 or jan-dec"),
+    ("day-of-week", "0-6 or sun-sat"),
+)
+_CRON_ALIASES = frozenset(
+    {"@hourly", "@daily", "@midnight", "@weekly", "@monthly", "@yearly", "@annually"}
+)
+_CRON_FORM = (
+    "five fields, minute hour day-of-month month day-of-week (e.g. '0 2 * * *'), "
+    "or @hourly, @daily, @weekly, @monthly, @yearly"
+)
+
+
+def _cron_problem(value: str) -> str | None:
+    """Why ``value`` is not a cron expression FLX fires, in words; None when it is one."""
+    if not value:
+        return f"empty cron expression: use {_CRON_FORM}"
+    if value.startswith("@"):
+        if value.lower() in _CRON_ALIASES:
+            return None
+        return f"unknown cron alias {value!r}: use @hourly, @daily, @weekly, @monthly or @yearly"
+    parts = value.split()
+    if len(parts) != 5:
+        return f"invalid cron expression {value!r}: it has {len(parts)} field(s); use {_CRON_FORM}"
+    if croniter.is_valid(value):
+        return None
+    for i, (name, allowed) in enumerate(_CRON_FIELDS):
+        alone = " ".join(parts[i] if j == i else "*" for j in range(5))
+        if not croniter.is_valid(alone):
+            return (
+                f"invalid cron expression {value!r}: the {name} field {parts[i]!r} is not "
+                f"valid (values {allowed}; lists a,b, ranges a-b and steps */n are allowed)"
+            )
+    return f"invalid cron expression {value!r}: use {_CRON_FORM}"
+
+
 class CronExpression(DomainValueObject):
-    """A five-field cron expression (or a croniter alias such as ``@daily``)."""
+    """A five-field cron expression, or an alias (``@hourly``, ``@daily``, ``@weekly``,
+    ``@monthly``, ``@yearly``). Refused with the reason in words: which field is wrong and
+    what it takes. (croniter's six- and seven-field forms, with seconds or years, are not
+    taken: schedules fire at most once a minute.)"""
 
     value: str
 
-    @field_validator("value")
+    @model_validator(mode="before")
     @classmethod
-    def _check(cls, v: str) -> str:
-        v = " ".join(v.split())
-        if not croniter.is_valid(v):
-            raise ValueError(f"invalid cron expression {v!r}")
-        return v
+    def _check(cls, data: Any) -> Any:
+        # Checked before the field, so that an error names the schedule, not its "value".
+        if isinstance(data, dict) and isinstance(data.get("value"), str):
+            value = " ".join(data["value"].split())
+            problem = _cron_problem(value)
+            if problem:
+                raise ValueError(problem)
+            return {**data, "value": value.lower() if value.startswith("@") else value}
+        return data
 
     def next_after(self, moment: datetime) -> datetime:
         nxt: datetime = croniter(self.value, moment).get_next(datetime)

@@ -163,6 +163,10 @@ class FakeExecutions(_Repo, ExecutionRepository):
             if (flt.pipeline_id is None or e.pipeline_id == flt.pipeline_id)
             and (flt.pipeline_name is None or e.pipeline_name == flt.pipeline_name)
             and (not flt.statuses or e.status in flt.statuses)
+            and (flt.trigger is None or e.trigger == flt.trigger)
+            and (flt.retry_of is None or e.retry_of == flt.retry_of)
+            and (flt.since is None or e.created_at >= flt.since)
+            and (flt.until is None or e.created_at < flt.until)
         ]
         return Page(items=[_copy(e) for e in items[:limit]], next_cursor=None)
 

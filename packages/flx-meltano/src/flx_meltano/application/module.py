@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from flx_core.application import ApplicationModule, Wiring
+from typing import Any
+
+from flx_core.application import ApplicationModule, ProcessKind, Wiring
 from flx_core.domain.ports import StateStorePort
+from flx_meltano.idempotency import IdempotencyKeyRepository
 from flx_meltano.locks import RunLockRepository
 
 handlers = ApplicationModule("meltano", depends_on=("core",))
 handlers.sql_repositories[RunLockRepository] = RunLockRepository
+handlers.sql_repositories[IdempotencyKeyRepository] = IdempotencyKeyRepository
 
 
 def state_store(wiring: Wiring) -> StateStorePort:
@@ -22,14 +26,37 @@ def state_store(wiring: Wiring) -> StateStorePort:
 
 
 def build_module(wiring: Wiring) -> ApplicationModule:
-    """The engine as a process of ``wiring.kind`` needs it: the state store and the local
-    executor, given to the handlers that use them."""
-    from flx_meltano.application import plugins, runs, state, streams  # noqa: F401  (registration)
-    from flx_meltano.engine.executor import LocalExecutor
+    """The engine as a process of ``wiring.kind`` needs it: the state store, the log store
+    and the executor (local: runs in this process; celery: sends runs to `flx worker`
+    processes, and runs them in a worker), given to the handlers that use them."""
+    import flx_meltano.application.logs  # noqa: F401  (registration; `logs` names the store)
+    from flx_meltano.application import (  # noqa: F401  (registration)
+        plugins,
+        runs,
+        schedules,
+        state,
+        streams,
+    )
+    from flx_meltano.logs import log_store
 
+    settings = wiring.settings
     store = state_store(wiring)
-    executor = LocalExecutor(wiring.settings, store)
-    module = handlers.with_dependencies(settings=wiring.settings, store=store, executor=executor)
+    logs = log_store(wiring)
+    executor: Any
+    if settings.executor == "celery":
+        from flx_meltano.distributed import CeleryExecutor
+
+        executor = CeleryExecutor(settings, store, logs)
+    else:
+        from flx_meltano.engine.executor import LocalExecutor
+
+        executor = LocalExecutor(settings, store, logs)
+    # Whether this process outlives the runs handed to it: a `flx` command with the local
+    # executor ends when its own run does, so runs it did not ask for go elsewhere.
+    background = settings.executor != "local" or wiring.kind is not ProcessKind.CLI
+    module = handlers.with_dependencies(
+        settings=settings, store=store, logs=logs, executor=executor, background=background
+    )
     module.executor = executor
     module.on_start.append(executor.attach)
     module.closers.append(executor.aclose)

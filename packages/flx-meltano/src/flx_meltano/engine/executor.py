@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from flx_core.config import FlxSettings
 from flx_core.domain import NotFound, PipelineExecution
-from flx_core.domain.ports import RunRequest, StateStorePort
+from flx_core.domain.ports import LogStorePort, RunRequest, StateStorePort
 from flx_meltano.engine.observer import RunObservers
 from flx_meltano.engine.pipeline_run import PipelineRun
 
@@ -38,9 +39,14 @@ class LocalExecutor:
     when that application starts (``attach``).
     """
 
-    def __init__(self, settings: FlxSettings, store: StateStorePort) -> None:
+    def __init__(
+        self, settings: FlxSettings, store: StateStorePort, logs: LogStorePort | None = None
+    ) -> None:
         self.settings = settings
         self.store = store
+        self.logs = logs
+        #: At most FLX_MAX_CONCURRENT_RUNS runs of this process at once; others stay queued.
+        self._pool = asyncio.Semaphore(settings.max_concurrent_runs)
         self._app: Application | None = None
         self._slots: dict[str, _Slot] = {}
         #: Runs that ended, kept for a late ``wait`` (a fast run may end before its
@@ -53,13 +59,27 @@ class LocalExecutor:
     def submit(self, request: RunRequest) -> None:
         if self._app is None:
             raise RuntimeError("the local executor is not attached to a started application")
-        slot = _Slot(PipelineRun(request, self._app, self.settings, self.store))
+        run = PipelineRun(
+            request, self._app, self.settings, self.store, self.logs, submit=self.submit
+        )
+        slot = _Slot(run)
         slot.run.observer = slot.observers
         slot.task = asyncio.get_running_loop().create_task(
-            slot.run.run(), name=f"flx-execution-{request.execution_id}"
+            self._run(slot.run), name=f"flx-execution-{request.execution_id}"
         )
         self._slots[request.execution_id] = slot
         slot.task.add_done_callback(lambda task: self._end(request.execution_id, task))
+
+    async def _run(self, run: PipelineRun) -> PipelineExecution:
+        """The run once a place in the pool is free; a retry first sits out its backoff
+        (its queued execution is held meanwhile, so it is not taken for lost)."""
+        not_before = run.request.not_before
+        if not_before is not None:
+            delay = (not_before - datetime.now(UTC)).total_seconds()
+            if delay > 0:
+                await run.pause(delay)
+        async with self._pool:
+            return await run.run()
 
     def _end(self, execution_id: str, task: asyncio.Task[PipelineExecution]) -> None:
         self._slots.pop(execution_id, None)

@@ -16,6 +16,9 @@ class RunObserver(Protocol):
 
     def warning(self, message: str) -> None: ...
 
+    def waiting(self, reason: str) -> None:
+        """The run is queued and waits for its turn (optional: observers may omit it)."""
+
     def progress(
         self, records: dict[str, int], bytes_: int, states: int, elapsed: float
     ) -> None: ...
@@ -60,6 +63,11 @@ class RunObservers:
     def warning(self, message: str) -> None:
         self._warnings.append(message)
         self._all("warning", message)
+
+    def waiting(self, reason: str) -> None:
+        for observer in list(self._observers):
+            if hasattr(observer, "waiting"):
+                self._call(observer, "waiting", reason)
 
     def progress(self, records: dict[str, int], bytes_: int, states: int, elapsed: float) -> None:
         self._all("progress", records, bytes_, states, elapsed)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,11 +30,12 @@ from flx_core.domain import (
     Plugin,
     PluginType,
 )
-from flx_core.domain.ports import RunRequest, StateStorePort, UnitOfWork
-from flx_meltano.engine.lifecycle import ExecutionLifecycle
+from flx_core.domain.ports import LogStorePort, RunRequest, StateStorePort, UnitOfWork
+from flx_meltano.engine.lifecycle import ExecutionLifecycle, Turn
 from flx_meltano.engine.observer import RunObservers
 from flx_meltano.engine.plan import planned_run
 from flx_meltano.engine.state_commits import StateCommitter
+from flx_meltano.logs.shipper import LogShipper
 from flx_meltano.runner import Progress, RunHandle, RunnerError, RunResult, RunStatus, start
 
 if TYPE_CHECKING:
@@ -72,13 +75,19 @@ class PipelineRun:
         app: Application,
         settings: FlxSettings,
         store: StateStorePort,
+        logs: LogStorePort | None = None,
+        *,
+        submit: Callable[[RunRequest], None] | None = None,
     ) -> None:
         self.request = request
         self.app = app
         self.settings = settings
         self.store = store
+        self.logs = logs
+        #: Hands a retry (the next attempt of a failed run) to the executor.
+        self.submit = submit
         self.observer = RunObservers()
-        self.lifecycle = ExecutionLifecycle(app, request.principal)
+        self.lifecycle = ExecutionLifecycle(app, request.principal, settings)
         self.warnings: list[str] = []
         self._handle: RunHandle | None = None
         self._cancelled = asyncio.Event()
@@ -116,7 +125,17 @@ class PipelineRun:
         committer: StateCommitter | None = None
         try:
             pipeline, plugins = await self._load()
-            execution = await self.lifecycle.start(self.execution_id)
+            turn = await self._wait_for_turn()
+            if turn.outcome == "gone":
+                # Cancelled while queued, or started by another worker (a task the broker
+                # delivered twice): nothing to run here, and nothing to record.
+                log.info(
+                    "run_skipped",
+                    execution_id=self.execution_id,
+                    status=turn.execution.status.value,
+                )
+                return turn.execution
+            execution = turn.execution
             self.observer.started(execution)
             log.info("run_started", pipeline=pipeline.name, execution_id=execution.id)
             stored = None if request.full_refresh else await self.store.get(pipeline.state_id)
@@ -161,7 +180,7 @@ class PipelineRun:
         exit_codes = {
             k: v for k, v in (result.exit_codes if result else {}).items() if v is not None
         }
-        finished = await self.lifecycle.finish(
+        finished, retry = await self.lifecycle.finish(
             self.execution_id,
             self.request.pipeline_id,
             status=status,
@@ -172,7 +191,10 @@ class PipelineRun:
             states=committer.commits if committer else 0,
             details={"timed_out": bool(result and result.timed_out)},
             warnings=self.warnings,
+            request=self.request,
         )
+        if retry is not None and self.submit is not None:
+            self.submit(retry)
         self.observer.finished(finished, result)
         log.info(
             "run_finished",
@@ -181,6 +203,44 @@ class PipelineRun:
             status=finished.status.value,
         )
         return finished
+
+    async def pause(self, seconds: float) -> None:
+        """Sit out a retry's backoff holding the queued execution (so it is not taken for
+        lost); returns early when the run is cancelled or is no longer queued."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while not self._cancelled.is_set():
+            left = deadline - loop.time()
+            if left <= 0 or await self.lifecycle.hold(self.execution_id):
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._cancelled.wait(), min(left, self.settings.heartbeat_seconds)
+                )
+
+    async def _wait_for_turn(self) -> Turn:
+        """Start the queued execution when its turn comes (see ExecutionLifecycle.take_turn),
+        holding it meanwhile so it is not taken for lost; a cancel while it waits ends it."""
+        told = ""
+        since_hold = self.settings.heartbeat_seconds
+        while True:
+            turn = await self.lifecycle.take_turn(self.execution_id)
+            if turn.outcome != "wait":
+                return turn
+            if self._cancelled.is_set():
+                raise asyncio.CancelledError
+            if turn.reason != told:
+                told = turn.reason
+                log.info("run_waiting", execution_id=self.execution_id, reason=turn.reason)
+                self.observer.waiting(turn.reason)
+            if since_hold >= self.settings.heartbeat_seconds:
+                since_hold = 0.0
+                if await self.lifecycle.hold(self.execution_id):
+                    continue  # no longer queued: the next turn says what became of it
+            pause = min(1.0, self.settings.heartbeat_seconds) * random.uniform(0.5, 1.0)  # noqa: S311
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._cancelled.wait(), pause)
+            since_hold += pause
 
     async def _drive(
         self,
@@ -196,19 +256,22 @@ class PipelineRun:
             latest.update(records=dict(p.records), bytes=p.bytes)
             self.observer.progress(dict(p.records), p.bytes, committer.commits, p.elapsed)
 
-        async with planned_run(
+        log_file = Path(execution.log_path) if execution.log_path else None
+        planned = planned_run(
             pipeline,
             plugins,
             self.settings,
             os.environ,
             state=base_state or None,
             refresh_catalog=self.request.refresh_catalog,
-            log_path=Path(execution.log_path) if execution.log_path else None,
+            log_path=log_file,
             timeout=self.request.timeout or self.settings.run_timeout_seconds,
             on_state=committer.on_state,
             on_progress=on_progress,
             warn=self._warn,
-        ) as spec:
+        )
+        # The log store gets the log file's bytes as they come, and the rest at the end.
+        async with LogShipper(self.logs, execution.id, log_file), planned as spec:
             if self._cancelled.is_set():
                 raise asyncio.CancelledError
             self._handle = start(spec)

@@ -139,6 +139,12 @@ def _pipeline_values(
         "enabled": p.enabled,
         "tags": list(p.tags),
         "state_id": p.state_id,
+        "retries": p.retries,
+        "retry_delay": p.retry_delay,
+        "on_conflict": p.on_conflict,
+        "queue": p.queue,
+        "timezone": p.timezone,
+        "catchup": p.catchup,
         "created_at": p.created_at,
         "updated_at": p.updated_at,
     }
@@ -164,6 +170,12 @@ def _pipeline_from(row: Any, cipher: SecretCipher) -> Pipeline:
         enabled=m["enabled"],
         tags=m["tags"],
         state_id=m["state_id"],
+        retries=m["retries"],
+        retry_delay=m["retry_delay"],
+        on_conflict=m["on_conflict"],
+        queue=m["queue"],
+        timezone=m["timezone"],
+        catchup=m["catchup"],
         version=m["version"],
         created_at=aware(m["created_at"]),
         updated_at=aware(m["updated_at"]),
@@ -305,7 +317,14 @@ def _execution_values(e: PipelineExecution) -> dict[str, Any]:
 
 def _execution_from(row: Any) -> PipelineExecution:
     m = dict(row._mapping)
-    for key in ("created_at", "started_at", "finished_at", "heartbeat_at"):
+    for key in (
+        "created_at",
+        "started_at",
+        "finished_at",
+        "heartbeat_at",
+        "scheduled_for",
+        "not_before",
+    ):
         m[key] = aware(m[key])
     return PipelineExecution.model_validate(m)
 
@@ -342,8 +361,14 @@ class SqlExecutionRepository(ExecutionRepository):
             query = query.where(c.pipeline_name == flt.pipeline_name)
         if flt.statuses:
             query = query.where(c.status.in_([s.value for s in flt.statuses]))
+        if flt.trigger:
+            query = query.where(c.trigger == flt.trigger)
+        if flt.retry_of:
+            query = query.where(c.retry_of == flt.retry_of)
         if flt.since:
             query = query.where(c.created_at >= flt.since)
+        if flt.until:
+            query = query.where(c.created_at < flt.until)
         if cursor:
             created, last_id = decode_cursor(cursor, 2)
             when = parse_time(created)
