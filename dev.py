@@ -89,11 +89,11 @@ def test(extra: list[str]) -> None:
     if ci:
         missing = [
             name
-            for name, port in (("PostgreSQL", 5432), ("Redis", 6379))
+            for name, port in (("PostgreSQL", 5432), ("Redis", 6379), ("RabbitMQ", 5672))
             if not reachable("127.0.0.1", port)
         ]
         if missing:
-            sys.exit(f"CI needs {' and '.join(missing)} on 127.0.0.1; not reachable")
+            sys.exit(f"CI needs {', '.join(missing)} on 127.0.0.1; not reachable")
     run = [tool, "run", "--frozen"]
     must(*run, "ruff", "check", ".")
     must(*run, "ruff", "format", "--check", ".")
