@@ -120,7 +120,9 @@ def every_command(group: click.Group, ctx: click.Context, path: str = "") -> lis
 
 
 #: Commands whose output is not a result: a live log, a file, or the demo's story.
-NOT_JSON = {"execution logs", "demo"}
+#: Commands that print no result: a log, the demo's story, and the long-running processes
+#: (and the hidden one that runs a queued execution in the background), which log.
+NOT_JSON = {"execution logs", "demo", "execution resume", "scheduler", "worker"}
 
 
 def test_json_is_an_option_of_every_command_that_prints(flx_home: Path) -> None:

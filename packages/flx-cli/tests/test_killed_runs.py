@@ -15,7 +15,11 @@ import socket
 import time
 from typing import Any
 
-REASON = re.compile(r"abandoned: the process running it \(pid (\d+) on (.+)\) is gone")
+#: Cold, the reaper finds the run's process gone ("worker lost"); warm, the daemon's worker
+#: finds its client gone and ends the run itself ("abandoned").
+REASON = re.compile(
+    r"(?:worker lost|abandoned): the process running it \(pid (\d+) on (.+)\) is gone"
+)
 
 
 def wait_until(condition: Any, what: str, seconds: float = 30) -> Any:
