@@ -16,6 +16,11 @@ import pytest
 
 PG_SERVER = os.environ.get("FLX_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS = os.environ.get("FLX_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+#: Celery brokers of the worker tests (Redis on a database of its own).
+BROKERS = {
+    "amqp": os.environ.get("FLX_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//"),
+    "redis": os.environ.get("FLX_TEST_BROKER_REDIS_URL", "redis://127.0.0.1:6379/9"),
+}
 
 
 def in_ci() -> bool:
@@ -72,6 +77,23 @@ def postgres_url(postgres_template: str) -> Iterator[str]:
 
 
 @pytest.fixture
+def empty_postgres_url() -> Iterator[str]:
+    """A PostgreSQL database with no schema at all (not migrated)."""
+    try:
+        import psycopg
+
+        psycopg.connect(_server_url("postgres"), connect_timeout=5).close()
+    except Exception as exc:
+        unavailable("PostgreSQL", exc)
+    name = f"flx_empty_{uuid.uuid4().hex[:10]}"
+    _admin_execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _server_url(name)
+    finally:
+        _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     from flx_core.infrastructure.persistence import upgrade
 
@@ -121,3 +143,27 @@ def flx_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("FLX_HOME", str(home))
     monkeypatch.chdir(tmp_path)
     return home
+
+
+def reachable_broker(kind: str) -> str:
+    """The URL of broker ``kind`` (amqp or redis), once it answers."""
+    from kombu import Connection
+
+    url = BROKERS[kind]
+    try:
+        with Connection(url, connect_timeout=3) as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0.2, timeout=3)
+    except Exception as exc:
+        unavailable(f"{kind} broker", exc)
+    return url
+
+
+@pytest.fixture(params=sorted(BROKERS))
+def broker_url(request: pytest.FixtureRequest) -> str:
+    """Each broker in turn: RabbitMQ and Redis (the test runs once per broker)."""
+    return reachable_broker(request.param)
+
+
+@pytest.fixture
+def redis_broker_url() -> str:
+    return reachable_broker("redis")

@@ -28,30 +28,6 @@ import pytest
 FLX = str(Path(sys.executable).parent / "flx")
 ROOT = Path(__file__).resolve().parents[1]
 CONNECTORS = ROOT / "packages" / "flx-meltano" / "tests" / "engine" / "connectors"
-BROKERS = {
-    "amqp": os.environ.get("FLX_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//"),
-    "redis": os.environ.get("FLX_TEST_BROKER_REDIS_URL", "redis://127.0.0.1:6379/9"),
-}
-
-
-def unavailable(what: str, why: object) -> None:
-    message = f"{what} not available ({why})"
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"{message}: CI requires it", pytrace=False)
-    pytest.skip(message)
-
-
-@pytest.fixture(params=sorted(BROKERS))
-def broker_url(request: pytest.FixtureRequest) -> str:
-    from kombu import Connection
-
-    url = BROKERS[request.param]
-    try:
-        with Connection(url, connect_timeout=3) as conn:
-            conn.ensure_connection(max_retries=1, interval_start=0.2, timeout=3)
-    except Exception as exc:
-        unavailable(f"{request.param} broker", exc)
-    return url
 
 
 def alive(pid: int) -> bool:
@@ -428,35 +404,19 @@ def test_the_worker_refuses_the_local_executor_and_an_unreachable_broker(
 
 @pytest.mark.postgres
 def test_the_worker_refuses_a_database_without_the_schema(
-    flx_home: Path, tmp_path: Path, broker_url: str
+    flx_home: Path, tmp_path: Path, broker_url: str, empty_postgres_url: str
 ) -> None:
-    import psycopg
-
-    server = os.environ.get(
-        "FLX_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLX_")}
+    env.update(
+        FLX_HOME=str(tmp_path / "home"),
+        FLX_DAEMON="off",
+        FLX_EXECUTOR="celery",
+        FLX_BROKER_URL=broker_url,
+        FLX_DATABASE_URL=empty_postgres_url,
     )
-    try:
-        psycopg.connect(server, connect_timeout=5).close()
-    except Exception as exc:
-        unavailable("PostgreSQL", exc)
-    name = f"flx_empty_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
-    try:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FLX_")}
-        env.update(
-            FLX_HOME=str(tmp_path / "home"),
-            FLX_DAEMON="off",
-            FLX_EXECUTOR="celery",
-            FLX_BROKER_URL=broker_url,
-            FLX_DATABASE_URL=f"{server.rpartition('/')[0]}/{name}",
-        )
-        refused = subprocess.run(
-            [FLX, "worker"], env=env, capture_output=True, text=True, timeout=60, check=False
-        )
-    finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+    refused = subprocess.run(
+        [FLX, "worker"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
     assert refused.returncode == 1
     assert "is not up to date: run `flx db upgrade` first" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr

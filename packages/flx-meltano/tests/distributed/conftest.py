@@ -8,7 +8,6 @@ broker fails the test; elsewhere the test is skipped with the reason.
 
 from __future__ import annotations
 
-import os
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -22,19 +21,8 @@ from flx_core.bootstrap import Runtime, bootstrap
 from flx_core.config import load_settings
 from flx_core.domain import Principal
 
-BROKERS = {
-    "amqp": os.environ.get("FLX_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//"),
-    "redis": os.environ.get("FLX_TEST_BROKER_REDIS_URL", "redis://127.0.0.1:6379/9"),
-}
 CONNECTORS = Path(__file__).resolve().parents[1] / "engine" / "connectors"
 SYSTEM = Principal.system()
-
-
-def unavailable(what: str, why: object) -> None:
-    message = f"{what} not available ({why})"
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"{message}: CI requires it", pytrace=False)
-    pytest.skip(message)
 
 
 def delete_queue(url: str, name: str) -> None:
@@ -47,24 +35,6 @@ def delete_queue(url: str, name: str) -> None:
         queue.declare()  # so that the deletion knows its binding (Redis keeps it apart)
         queue.delete()
         Exchange(name, channel=channel).delete()
-
-
-def reachable_broker(kind: str) -> str:
-    """The URL of broker ``kind`` (amqp or redis), once it answers."""
-    from kombu import Connection
-
-    url = BROKERS[kind]
-    try:
-        with Connection(url, connect_timeout=3) as conn:
-            conn.ensure_connection(max_retries=1, interval_start=0.2, timeout=3)
-    except Exception as exc:
-        unavailable(f"{kind} broker", exc)
-    return url
-
-
-@pytest.fixture(params=sorted(BROKERS))
-def broker_url(request: pytest.FixtureRequest) -> str:
-    return reachable_broker(request.param)
 
 
 @pytest.fixture

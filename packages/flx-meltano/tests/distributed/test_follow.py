@@ -14,7 +14,7 @@ from flx_core.domain import ExecutionStatus, NotFound, PipelineExecution, Princi
 from flx_meltano import RunPipeline
 from flx_meltano.distributed import CeleryExecutor
 
-from .conftest import add_fixture_pipeline, delete_queue, reachable_broker
+from .conftest import add_fixture_pipeline, delete_queue
 
 SYSTEM = Principal.system()
 
@@ -45,12 +45,12 @@ class Recorder:
 
 
 @pytest.fixture
-async def runtime(flx_home: Path, tmp_path: Path) -> Any:
+async def runtime(flx_home: Path, tmp_path: Path, redis_broker_url: str) -> Any:
     """A celery-executor process whose runs nobody takes from the broker: the test plays
     the worker by writing the execution, as a worker's heartbeats do."""
     import uuid
 
-    url = reachable_broker("redis")
+    url = redis_broker_url
     runtime = await bootstrap(
         load_settings(
             executor="celery",

@@ -35,9 +35,8 @@ def connectors(tmp_path: Path) -> dict[str, Path]:
     }
 
 
-@pytest.fixture
-async def runtime(flx_home: Path, connectors: dict[str, Path]) -> AsyncIterator[Runtime]:
-    rt = await bootstrap(load_settings(heartbeat_seconds=0.2))
+async def add_fixture_connectors(rt: Runtime, connectors: dict[str, Path]) -> None:
+    """Register the fixture tap and target as plugins ``tap-fixture``, ``target-fixture``."""
     for kind, name, key in (
         ("extractor", "tap-fixture", "tap"),
         ("loader", "target-fixture", "target"),
@@ -52,6 +51,12 @@ async def runtime(flx_home: Path, connectors: dict[str, Path]) -> AsyncIterator[
             principal=SYSTEM,
         )
         assert result.ok, result.message
+
+
+@pytest.fixture
+async def runtime(flx_home: Path, connectors: dict[str, Path]) -> AsyncIterator[Runtime]:
+    rt = await bootstrap(load_settings(heartbeat_seconds=0.2))
+    await add_fixture_connectors(rt, connectors)
     yield rt
     await rt.aclose()
 

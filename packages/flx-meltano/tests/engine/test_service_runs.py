@@ -23,6 +23,8 @@ from flx_meltano.engine.lifecycle import request_run
 from flx_meltano.engine.pipeline_run import PipelineRun
 from flx_meltano.idempotency import IdempotencyKeyRepository
 
+from .conftest import add_fixture_connectors
+
 SYSTEM = Principal.system()
 
 
@@ -36,20 +38,7 @@ async def service(
         database_url=database_url, heartbeat_seconds=0.2, heartbeat_timeout=2.0, **extra
     )
     rt = await bootstrap(settings, migrate=False)
-    for kind, name, key in (
-        ("extractor", "tap-fixture", "tap"),
-        ("loader", "target-fixture", "target"),
-    ):
-        result = await rt.app.execute(
-            AddPlugin(
-                plugin_type=kind,
-                name=name,
-                executable=str(connectors[key]),
-                capabilities=["state"] if kind == "extractor" else [],
-            ),
-            principal=SYSTEM,
-        )
-        assert result.ok, result.message
+    await add_fixture_connectors(rt, connectors)
     yield rt
     await rt.aclose()
 

@@ -66,7 +66,7 @@ async def run_pipeline(
     last attempt's execution."""
     from flx_cli.progress import LiveProgress, PlainProgress
     from flx_core.domain import Principal
-    from flx_meltano import CancelExecution, RunPipeline
+    from flx_meltano import CancelExecution
 
     executor = runtime.executor
     if executor is None:
@@ -111,18 +111,8 @@ async def run_pipeline(
     for sig in signals:
         loop.add_signal_handler(sig, on_signal)
     try:
-        execution = unwrap(
-            await runtime.app.execute(
-                RunPipeline(
-                    pipeline=name,
-                    full_refresh=full_refresh,
-                    refresh_catalog=refresh_catalog,
-                    timeout=timeout,
-                    trigger=trigger,
-                    idempotency_key=idempotency_key,
-                ),
-                principal=Principal.system(),
-            )
+        execution = await request_run(
+            runtime, name, full_refresh, refresh_catalog, timeout, idempotency_key, trigger
         )
         if on_requested is not None:
             on_requested(execution)
@@ -145,6 +135,30 @@ async def run_pipeline(
             loop.remove_signal_handler(sig)
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
+
+
+async def request_run(
+    runtime: Runtime,
+    pipeline: str,
+    full_refresh: bool,
+    refresh_catalog: bool,
+    timeout: float | None,
+    idempotency_key: str | None,
+    trigger: str = "manual",
+) -> Any:
+    """Queue a run of ``pipeline``; the queued execution (or stop with the refusal)."""
+    from flx_core.domain import Principal
+    from flx_meltano import RunPipeline
+
+    request = RunPipeline(
+        pipeline=pipeline,
+        full_refresh=full_refresh,
+        refresh_catalog=refresh_catalog,
+        timeout=timeout,
+        trigger=trigger,
+        idempotency_key=idempotency_key,
+    )
+    return unwrap(await runtime.app.execute(request, principal=Principal.system()))
 
 
 async def follow(runtime: Runtime, execution: Any, observer: Any) -> Any:
@@ -286,20 +300,8 @@ def detached(
     if cli.settings().executor != "local":
 
         async def go(runtime: Runtime) -> Any:
-            from flx_core.domain import Principal
-            from flx_meltano import RunPipeline
-
-            return unwrap(
-                await runtime.app.execute(
-                    RunPipeline(
-                        pipeline=pipeline,
-                        full_refresh=full_refresh,
-                        refresh_catalog=refresh_catalog,
-                        timeout=timeout,
-                        idempotency_key=idempotency_key,
-                    ),
-                    principal=Principal.system(),
-                )
+            return await request_run(
+                runtime, pipeline, full_refresh, refresh_catalog, timeout, idempotency_key
             )
 
         show_detached(cli, cli.run(go))

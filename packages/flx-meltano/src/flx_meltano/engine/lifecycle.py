@@ -30,6 +30,7 @@ from flx_core.domain import (
     Principal,
 )
 from flx_core.domain.ports import ExecutionFilter, RunRequest, UnitOfWork
+from flx_meltano.engine.paths import log_path
 from flx_meltano.locks import AlreadyRunning, RunLockRepository, death_reason
 
 log = structlog.get_logger(__name__)
@@ -283,6 +284,11 @@ class ExecutionLifecycle:
                     return Turn("wait", execution, f"{running} of FLX_MAX_RUNNING={limit} run")
             uow.track(execution)
             execution.start(host=self.host, pid=os.getpid(), now=now)
+            # The log is written where the run runs (a worker's FLX_HOME, not the
+            # requester's); the log store makes it readable elsewhere.
+            execution.log_path = str(
+                log_path(self.settings.home_path, execution.pipeline_name, execution.id)
+            )
             await uow.executions.save(execution)
             await commit_and_publish(uow, self.app, self.principal)
         return Turn("started", execution)
