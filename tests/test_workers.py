@@ -633,3 +633,40 @@ def test_sigterm_stops_a_worker_whose_runs_end_failed_after_the_grace(cluster: C
     assert row["records"] < 2000
     assert not cluster.connectors(), "tap or target outlived the worker"
     assert not cluster.marked(b"flx worker"), "a pool child outlived the worker"
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+@pytest.mark.xdist_group("workers")
+def test_idempotency_keys_and_retries_hold_through_the_workers(cluster: Cluster) -> None:
+    import psycopg
+
+    cluster.add_pipelines(["flaky"], rows=10, fail_after=3)
+    cluster.flx("pipeline", "update", "flaky", "--retries", "2", "--retry-delay", "0")
+    cluster.start_worker()
+    cluster.start_worker()
+    first = json.loads(
+        cluster.flx("--json", "run", "flaky", "--detach", "--idempotency-key", "k-1").stdout
+    )
+    again = json.loads(
+        cluster.flx("--json", "run", "flaky", "--detach", "--idempotency-key", "k-1").stdout
+    )
+    assert again["id"] == first["id"]
+
+    def attempts() -> list[tuple[Any, ...]]:
+        with psycopg.connect(cluster.database_url) as conn:
+            return conn.execute(
+                "SELECT attempt, trigger, status, retry_of, host FROM executions ORDER BY attempt"
+            ).fetchall()
+
+    ended = wait_until(
+        lambda: (
+            (rows := attempts()) and len(rows) == 3 and all(r[2] == "failed" for r in rows) and rows
+        ),
+        90,
+        "three failed attempts",
+        cluster.why,
+    )
+    assert [(a, t) for a, t, *_ in ended] == [(1, "manual"), (2, "retry"), (3, "retry")]
+    assert [r[3] for r in ended] == [None, first["id"], first["id"]]
+    assert all(r[4] for r in ended), "each attempt ran on a worker"
