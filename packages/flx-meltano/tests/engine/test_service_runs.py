@@ -228,10 +228,17 @@ async def test_under_the_queue_policy_a_second_run_waits_for_the_first(
     await pipeline(tap={"rows": 20, "sleep": 0.02}, on_conflict="queue")
     first = await ok(service, RunPipeline(pipeline="p"))
     second = await ok(service, RunPipeline(pipeline="p"))
+
+    async def told_why() -> str:
+        return str((await get(service, second.id)).details.get("waiting", ""))
+
+    # The record says why it waits, for whoever follows it from another process.
+    assert first.id[:12] in await until(told_why)
     assert service.executor is not None
     a, b = await asyncio.gather(service.executor.wait(first.id), service.executor.wait(second.id))
     assert a.status is b.status is ExecutionStatus.SUCCEEDED
     assert b.started_at >= a.finished_at
+    assert "waiting" not in b.details
 
 
 @pytest.mark.settings(max_running=1)

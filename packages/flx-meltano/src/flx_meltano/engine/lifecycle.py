@@ -283,6 +283,7 @@ class ExecutionLifecycle:
                 if running >= limit:
                     return Turn("wait", execution, f"{running} of FLX_MAX_RUNNING={limit} run")
             uow.track(execution)
+            execution.details = {k: v for k, v in execution.details.items() if k != "waiting"}
             execution.start(host=self.host, pid=os.getpid(), now=now)
             # The log is written where the run runs (a worker's FLX_HOME, not the
             # requester's); the log store makes it readable elsewhere.
@@ -331,15 +332,18 @@ class ExecutionLifecycle:
                 await uow.get(RunLockRepository).release(other.pipeline_id, other.id)
         return count
 
-    async def hold(self, execution_id: str) -> bool:
+    async def hold(self, execution_id: str, waiting: str = "") -> bool:
         """Mark the queued execution as held by this process while it waits for its turn
-        (so it is not taken for lost); True when it is no longer queued."""
+        (so it is not taken for lost), with why it waits (a follower elsewhere shows it);
+        True when it is no longer queued."""
         async with self._uow() as uow:
             current = await uow.executions.get(execution_id)
             if current is None or current.status is not ExecutionStatus.QUEUED:
                 return True
             current.host, current.pid = self.host, os.getpid()
             current.beat(self.now())
+            if waiting:
+                current.details = {**current.details, "waiting": waiting}
             try:
                 await uow.executions.save(current)
                 await uow.commit()

@@ -229,13 +229,14 @@ class PipelineRun:
                 return turn
             if self._cancelled.is_set():
                 raise asyncio.CancelledError
-            if turn.reason != told:
+            changed = turn.reason != told
+            if changed:
                 told = turn.reason
                 log.info("run_waiting", execution_id=self.execution_id, reason=turn.reason)
                 self.observer.waiting(turn.reason)
-            if since_hold >= self.settings.heartbeat_seconds:
+            if changed or since_hold >= self.settings.heartbeat_seconds:
                 since_hold = 0.0
-                if await self.lifecycle.hold(self.execution_id):
+                if await self.lifecycle.hold(self.execution_id, turn.reason):
                     continue  # no longer queued: the next turn says what became of it
             pause = min(1.0, self.settings.heartbeat_seconds) * random.uniform(0.5, 1.0)  # noqa: S311
             with contextlib.suppress(TimeoutError):
