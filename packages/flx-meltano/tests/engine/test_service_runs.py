@@ -241,6 +241,25 @@ async def test_under_the_queue_policy_a_second_run_waits_for_the_first(
     assert "waiting" not in b.details
 
 
+async def test_a_retry_holding_the_lock_goes_before_runs_queued_earlier(
+    service: Runtime, pipeline: Any
+) -> None:
+    await pipeline(
+        tap={"rows": 20, "sleep": 0.02, "fail_after": 5},
+        on_conflict="queue",
+        retries=1,
+        retry_delay=0,
+    )
+    first = await ok(service, RunPipeline(pipeline="p"))
+    behind = await ok(service, RunPipeline(pipeline="p"))  # queued behind the first
+    first_chain = await wait_chain(service, first.id)
+    behind_chain = await wait_chain(service, behind.id)
+    assert [e.attempt for e in first_chain] == [1, 2]
+    assert [e.attempt for e in behind_chain] == [1, 2]
+    # The first's retry held the pipeline's lock, so it ran before the one queued earlier.
+    assert first_chain[1].finished_at <= behind_chain[0].started_at
+
+
 @pytest.mark.settings(max_running=1)
 async def test_the_global_limit_of_running_executions_holds(
     service: Runtime, pipeline: Any

@@ -312,7 +312,12 @@ class ExecutionLifecycle:
                 continue
             if other.id == holder:
                 return f"execution {other.id[:12]} of the pipeline is {other.status.value}"
-            if other.status is ExecutionStatus.QUEUED and other.created_at < execution.created_at:
+            # Runs start in the order they were requested, except the lock's holder (a
+            # retry the failed attempt handed the lock to), which goes first.
+            older = (
+                other.status is ExecutionStatus.QUEUED and other.created_at < execution.created_at
+            )
+            if older and holder != execution.id:
                 return f"execution {other.id[:12]} of the pipeline was queued before it"
         return ""
 
