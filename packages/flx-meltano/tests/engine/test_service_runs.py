@@ -5,6 +5,7 @@ runs, tasks delivered twice, and the reaper."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
@@ -258,6 +259,30 @@ async def test_a_retry_holding_the_lock_goes_before_runs_queued_earlier(
     assert [e.attempt for e in behind_chain] == [1, 2]
     # The first's retry held the pipeline's lock, so it ran before the one queued earlier.
     assert first_chain[1].finished_at <= behind_chain[0].started_at
+
+
+@pytest.mark.settings(max_concurrent_runs=1)
+async def test_a_run_waiting_for_a_place_in_the_local_pool_is_held_by_its_process(
+    service: Runtime, pipeline: Any
+) -> None:
+    await pipeline("a", tap={"rows": 30, "sleep": 0.02})
+    await pipeline("b", tap={"rows": 2})
+    first = await ok(service, RunPipeline(pipeline="a"))
+    second = await ok(service, RunPipeline(pipeline="b"))
+
+    async def held() -> Any:
+        found = await get(service, second.id)
+        return found if found.pid is not None else None
+
+    waiting = await held() or await until(held)
+    # Held by this process (were it to die, the reaper would free the pipeline at once).
+    assert (waiting.status, waiting.pid) == (ExecutionStatus.QUEUED, os.getpid())
+    assert "FLX_MAX_CONCURRENT_RUNS" in waiting.details["waiting"]
+    assert service.executor is not None
+    a = await service.executor.wait(first.id)
+    b = await service.executor.wait(second.id)
+    assert a.status is b.status is ExecutionStatus.SUCCEEDED
+    assert b.started_at >= a.finished_at
 
 
 @pytest.mark.settings(max_running=1)

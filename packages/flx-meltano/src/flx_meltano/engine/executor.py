@@ -78,8 +78,38 @@ class LocalExecutor:
             delay = (not_before - datetime.now(UTC)).total_seconds()
             if delay > 0:
                 await run.pause(delay)
-        async with self._pool:
+        await self._take_place(run)
+        try:
             return await run.run()
+        finally:
+            self._pool.release()
+
+    async def _take_place(self, run: PipelineRun) -> None:
+        """Wait for a free place in the pool; meanwhile the queued execution is held (its
+        heartbeat says a live process has it), so that if this process dies the reaper
+        frees its pipeline instead of leaving it queued for FLX_QUEUE_TIMEOUT."""
+        if not self._pool.locked():
+            await self._pool.acquire()
+            return
+        reason = (
+            f"all {self.settings.max_concurrent_runs} places of this process are taken "
+            "(FLX_MAX_CONCURRENT_RUNS)"
+        )
+        stop = asyncio.Event()
+
+        async def hold() -> None:
+            while not stop.is_set():  # leaves between two transactions, never inside one
+                await run.lifecycle.hold(run.execution_id, reason)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.settings.heartbeat_seconds)
+
+        holder = asyncio.create_task(hold())
+        try:
+            await self._pool.acquire()
+        finally:
+            stop.set()
+            with contextlib.suppress(Exception):
+                await holder
 
     def _end(self, execution_id: str, task: asyncio.Task[PipelineExecution]) -> None:
         self._slots.pop(execution_id, None)
