@@ -415,3 +415,27 @@ async def test_the_reaper_fails_a_lost_worker_frees_its_pipeline_and_retries_it(
     assert chain[0].error.startswith("worker lost: no heartbeat since")
     assert (chain[1].attempt, chain[1].status) == (2, ExecutionStatus.SUCCEEDED)
     assert socket.gethostname() == chain[1].host
+
+
+async def test_a_run_taken_for_lost_stops_itself_and_keeps_the_reapers_verdict(
+    service: Runtime, pipeline: Any
+) -> None:
+    await pipeline(tap={"rows": 2000, "sleep": 0.01})
+    requested = await ok(service, RunPipeline(pipeline="p"))
+
+    async def running() -> Any:
+        found = await get(service, requested.id)
+        return found if found.status is ExecutionStatus.RUNNING and found.records else None
+
+    await until(running)
+    # A reaper elsewhere took it for lost (a heartbeat late past the timeout, say).
+    async with service.app.uow_factory() as uow:
+        lost = await uow.executions.get(requested.id)
+        lost.fail("worker lost: no heartbeat since (test)")
+        await uow.executions.save(lost)
+        await uow.commit()
+    assert service.executor is not None
+    done = await service.executor.wait(requested.id)
+    assert done.status is ExecutionStatus.FAILED
+    assert done.error == "worker lost: no heartbeat since (test)"
+    assert done.records < 2000  # it stopped instead of running on beside a retry

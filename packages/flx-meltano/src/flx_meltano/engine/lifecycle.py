@@ -359,13 +359,15 @@ class ExecutionLifecycle:
     async def heartbeat(
         self, execution_id: str, counts: dict[str, int], bytes_: int, states: int
     ) -> bool:
-        """Record liveness and progress; True when someone asked to cancel the run."""
+        """Record liveness and progress; True when the run must stop: someone asked to
+        cancel it, or a reaper took it for lost (it ended meanwhile, and a retry may take
+        its place)."""
         for _attempt in range(3):
             async with self._uow() as uow:
                 current = await uow.executions.get(execution_id)
                 if current is None:
                     raise NotFound(f"execution {execution_id} vanished")
-                if current.cancel_requested:
+                if current.cancel_requested or current.status.is_terminal:
                     return True
                 current.beat(self.now())
                 current.record_progress(counts, state_commits=states, byte_count=bytes_)
