@@ -26,6 +26,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "run": ("flx_cli.commands.run:run", "Run a pipeline now."),
     "execution": ("flx_cli.commands.execution:execution", "List, inspect, follow and cancel runs."),
+    "import": (
+        "flx_cli.commands.importer:importer",
+        "Bring projects of other tools into FLX (Meltano).",
+    ),
     "state": ("flx_cli.commands.state:state", "Incremental state: get, set, history, restore."),
     "schedule": ("flx_cli.commands.schedule:schedule", "Cron schedules: next times, last fires."),
     "scheduler": ("flx_cli.commands.scheduler:scheduler", "Fire schedules until stopped."),

@@ -15,6 +15,15 @@ _EXPORTS = {
     "ReapDeadExecutions": "flx_meltano.application.runs",
     "RetryExecution": "flx_meltano.application.runs",
     "GetPluginConfig": "flx_meltano.application.plugins",
+    "ApplyMeltanoImport": "flx_meltano.application.meltano_import",
+    "PlanMeltanoImport": "flx_meltano.application.meltano_import",
+    "ImportPlan": "flx_meltano.meltano_project",
+    "MeltanoProject": "flx_meltano.meltano_project",
+    "ProjectError": "flx_meltano.meltano_project",
+    "Current": "flx_meltano.meltano_project",
+    "plan_import": "flx_meltano.meltano_project",
+    "read_project": "flx_meltano.meltano_project",
+    "read_states": "flx_meltano.meltano_project",
     "InstallPlugins": "flx_meltano.application.plugins",
     "RegisterBuiltinPlugins": "flx_meltano.application.plugins",
     "builtin_plugins": "flx_meltano.application.plugins",
@@ -65,6 +74,10 @@ if TYPE_CHECKING:
         ExecutionLog as ExecutionLog,
         ReadExecutionLog as ReadExecutionLog,
     )
+    from flx_meltano.application.meltano_import import (
+        ApplyMeltanoImport as ApplyMeltanoImport,
+        PlanMeltanoImport as PlanMeltanoImport,
+    )
     from flx_meltano.application.plugins import (
         GetPluginConfig as GetPluginConfig,
         InstallPlugins as InstallPlugins,
@@ -104,6 +117,15 @@ if TYPE_CHECKING:
         FileLogStore as FileLogStore,
         LogShipper as LogShipper,
         log_store as log_store,
+    )
+    from flx_meltano.meltano_project import (
+        Current as Current,
+        ImportPlan as ImportPlan,
+        MeltanoProject as MeltanoProject,
+        ProjectError as ProjectError,
+        plan_import as plan_import,
+        read_project as read_project,
+        read_states as read_states,
     )
     from flx_meltano.scheduling.loop import Scheduler as Scheduler
     from flx_meltano.scheduling.repository import (

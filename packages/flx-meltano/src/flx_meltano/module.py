@@ -6,6 +6,7 @@ which loads the entry points once for all its workers) pays for those imports on
 
 from flx_meltano.application import (  # noqa: F401  (registration)
     logs,
+    meltano_import,
     plugins,
     runs,
     schedules,

@@ -31,6 +31,7 @@ def build_module(wiring: Wiring) -> ApplicationModule:
     processes, and runs them in a worker), given to the handlers that use them."""
     import flx_meltano.application.logs  # noqa: F401  (registration; `logs` names the store)
     from flx_meltano.application import (  # noqa: F401  (registration)
+        meltano_import,
         plugins,
         runs,
         schedules,

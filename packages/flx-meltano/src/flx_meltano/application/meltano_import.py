@@ -1,0 +1,134 @@
+"""Importing a Meltano project: plan it (a query), apply it (a command).
+
+The apply sends one command per change (``AddPlugin``, ``UpdatePipeline``, ``SetState``...)
+through the bus, so each is checked, recorded and audited as if typed by hand. It is not
+one transaction: a failure stops it half way, and importing again finishes the job, since
+an import only changes what differs.
+"""
+
+from __future__ import annotations
+
+from flx_core.application import (
+    AddPlugin,
+    Command,
+    CreatePipeline,
+    HandlerContext,
+    Message,
+    Query,
+    UpdatePipeline,
+    UpdatePlugin,
+)
+from flx_core.domain import Permission, ServiceResult, ValidationFailed
+from flx_core.domain.ports import StateStorePort
+from flx_meltano.application.module import handlers
+from flx_meltano.application.state import SetState
+from flx_meltano.meltano_project import (
+    IMPORTED_NOTE,
+    Change,
+    Current,
+    ImportPlan,
+    MeltanoProject,
+    ProjectError,
+    plan_import,
+    read_project,
+    read_states,
+)
+
+
+class MeltanoSource(Message):
+    """A Meltano project (a directory or its meltano.yml) and where its states are: a
+    system database (SQLite file, ``postgresql://`` URI) or a ``meltano state get`` JSON.
+
+    The paths are read by the process that handles the message. Each change an apply makes
+    is a command of its own, which checks its own permission (``plugin:manage`` for
+    plugins, ``state:write`` for states) against the same caller.
+    """
+
+    permission = Permission.PIPELINE_WRITE
+
+    path: str = "."
+    environment: str | None = None
+    state_from: str | None = None
+    #: Resolve ``$VAR`` references from the project's ``.env`` (else they stay references).
+    resolve_env: bool = False
+
+
+class PlanMeltanoImport(MeltanoSource, Query):
+    """What importing the project would change (nothing changes)."""
+
+
+class ApplyMeltanoImport(MeltanoSource, Command):
+    """Import the project: its plugins, pipelines and states."""
+
+
+async def current_of(
+    ctx: HandlerContext, store: StateStorePort, project: MeltanoProject
+) -> Current:
+    """What FLX holds of the names the project uses, read in a unit of work of its own (the
+    commands of the apply each run in theirs)."""
+    current = Current()
+    async with ctx.uow_factory() as uow:
+        for spec in project.plugins:
+            found = await uow.plugins.get_by_name(spec.name)
+            if found is not None:
+                current.plugins[spec.name] = found
+        for pipe in project.pipelines:
+            existing = await uow.pipelines.get_by_name(pipe.name)
+            if existing is not None:
+                current.pipelines[pipe.name] = existing
+    for state_id in {p.state_id for p in project.pipelines}:
+        version = await store.get(state_id)
+        if version is not None:
+            current.states[state_id] = version
+    return current
+
+
+async def make_plan(msg: MeltanoSource, ctx: HandlerContext, store: StateStorePort) -> ImportPlan:
+    """The plan; a problem of the project or of its states as one clear error."""
+    try:
+        project = read_project(msg.path, environment=msg.environment, resolve_env=msg.resolve_env)
+        states = read_states(msg.state_from) if msg.state_from else {}
+        return plan_import(project, states, await current_of(ctx, store, project))
+    except ProjectError as exc:
+        raise ValidationFailed(str(exc)) from None
+
+
+def command_for(change: Change) -> Command | None:
+    data = change.payload
+    if change.action == "create":
+        if change.kind == "plugin":
+            return AddPlugin(**data)
+        if change.kind == "pipeline":
+            return CreatePipeline(**data)
+    if change.action in ("create", "update") and change.kind == "state":
+        return SetState(state_id=change.name, value=data["value"], note=IMPORTED_NOTE)
+    if change.action == "update" and change.kind == "plugin":
+        return UpdatePlugin(name=change.name, changes=data)
+    if change.action == "update" and change.kind == "pipeline":
+        return UpdatePipeline(pipeline=change.name, changes=data)
+    return None
+
+
+@handlers.query(PlanMeltanoImport)
+async def plan_meltano_import(
+    qry: PlanMeltanoImport, ctx: HandlerContext, *, store: StateStorePort
+) -> ServiceResult[ImportPlan]:
+    return ServiceResult.success(await make_plan(qry, ctx, store))
+
+
+@handlers.command(ApplyMeltanoImport)
+async def apply_meltano_import(
+    cmd: ApplyMeltanoImport, ctx: HandlerContext, *, store: StateStorePort
+) -> ServiceResult[ImportPlan]:
+    plan = await make_plan(cmd, ctx, store)
+    for change in plan.changes:
+        command = command_for(change)
+        if command is None:
+            continue
+        result = await ctx.app.execute(command, principal=ctx.principal)
+        if not result.ok:
+            raise ValidationFailed(
+                f"{change.kind} {change.name!r} could not be {change.action}d: {result.message}",
+                **{change.kind: change.name},
+            )
+    return ServiceResult.success(plan.model_copy(update={"applied": True}))
