@@ -171,6 +171,16 @@ def test_state_get_output_files_are_read(tmp_path: Path) -> None:
     assert read_states(str(many)) == {"s1": {"v": 1}, "s2": {"v": 2}}
 
 
+def test_a_state_stored_as_a_whole_state_message_is_unwrapped(tmp_path: Path) -> None:
+    # What Meltano stores when a target echoes the STATE message itself, not its value.
+    echoed = tmp_path / "dev:tap-a-to-target-b.json"
+    message = {"type": "STATE", "value": {"bookmarks": {"items": {"position": 7}}}}
+    echoed.write_text(json.dumps({"singer_state": message}))
+    assert read_states(str(echoed)) == {
+        "dev:tap-a-to-target-b": {"bookmarks": {"items": {"position": 7}}}
+    }
+
+
 def test_a_postgresql_system_database_is_read_the_same_way(empty_postgres_url: str) -> None:
     import psycopg
 

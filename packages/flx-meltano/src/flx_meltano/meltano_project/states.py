@@ -18,10 +18,15 @@ _QUERY = "SELECT state_id, completed_state, partial_state FROM state"
 
 
 def _payload(raw: Any) -> dict[str, Any]:
+    """The Singer state in a stored value. A target that echoed whole STATE messages
+    (``{"type": "STATE", "value": ...}``) left Meltano storing the message: its value is the
+    state, as FLX reads a target's output."""
     value = json.loads(raw) if isinstance(raw, (str, bytes)) else (raw or {})
     if not isinstance(value, dict):
         return {}
     inner = value.get(SINGER, value)
+    if isinstance(inner, dict) and inner.get("type") == "STATE" and "value" in inner:
+        inner = inner["value"]
     return inner if isinstance(inner, dict) else {}
 
 
