@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from flx_meltano import read_project
+from flx_meltano import read_project, read_states
 
 from .conftest import PROJECTS
 
@@ -118,6 +118,22 @@ def test_jobs_and_schedules_are_the_ones_meltano_lists(meltano: Path, tmp_path: 
             assert pipelines[schedule["job"]["name"]].schedule == schedule["interval"]
 
 
+def selection(listing: str) -> set[tuple[str, str]]:
+    """(status, stream.property) of each property line of a `meltano select --list --all`
+    or `flx plugin streams` listing (their layouts differ in spacing and stream lines)."""
+    found = set()
+    for line in listing.splitlines():
+        text = line.strip()
+        if not text.startswith("[") or "]" not in text:
+            continue
+        status, rest = text[1:].split("]", 1)
+        attribute = rest.split()[0] if rest.split() else ""
+        if "." in attribute:
+            found.add((status.strip(), attribute))
+    return found
+
+
+#: Custom plugins (a namespace, no variant): Meltano needs no Hub to install them.
 MOVE_IN = """
 default_environment: dev
 project_id: 6a0c2f9e-4d0b-4c55-9b6e-00000000f1c0
@@ -126,7 +142,7 @@ environments:
 plugins:
   extractors:
   - name: tap-postgres
-    variant: meltanolabs
+    namespace: tap_postgres
     pip_url: meltanolabs-tap-postgres==0.10.0
     capabilities: [catalog, discover, state]
     config:
@@ -140,7 +156,7 @@ plugins:
         replication-key: updated_at
   loaders:
   - name: target-postgres
-    variant: meltanolabs
+    namespace: target_postgres
     pip_url: meltanolabs-target-postgres==0.8.1
     config:
       sqlalchemy_url: {url}
@@ -212,8 +228,44 @@ def test_a_project_moves_in_and_its_first_flx_run_goes_on_from_meltanos_bookmark
         assert done.returncode == 0, f"flx {' '.join(args)}: {done.stdout}{done.stderr}"
         return done
 
+    # What Meltano reads back from its database is what FLX reads from it.
+    got = subprocess.run(
+        [str(meltano), "--log-level=error", "state", "get", state_id],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    assert read_states(str(root / ".meltano" / "meltano.db")) == {
+        state_id: json.loads(got.stdout)["singer_state"]
+    }
     flx("import", "meltano", "--state-from", ".meltano/meltano.db")
     flx("plugin", "install")
+    # The streams and properties the imported pipeline selects are those Meltano selects.
+    meltano_env = {**env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"}
+    subprocess.run(
+        [str(meltano), "install", "extractor", "tap-postgres"],
+        cwd=root,
+        env=meltano_env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=True,
+    )
+    listed = subprocess.run(
+        [str(meltano), "--log-level=error", "select", "tap-postgres", "--list", "--all"],
+        cwd=root,
+        env=meltano_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout
+    streams = flx("plugin", "streams", "tap-postgres", "--pipeline", "pg-copy").stdout
+    theirs, ours = selection(listed), selection(streams)
+    assert ours and ours == theirs, ours ^ theirs
     flx("run", "pg-copy")
     listed = json.loads(flx("--json", "execution", "list", "-p", "pg-copy").stdout)["items"]
     # 02:00 is row 120; the SDK's incremental filter is inclusive: rows 120..150.
