@@ -38,10 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "auth": ("flx_cli.commands.auth:auth", "Log in, verify tokens, sessions and keys."),
     "secrets": ("flx_cli.commands.secrets:secrets", "Keys that encrypt secret settings at rest."),
     "daemon": ("flx_cli.commands.daemon:daemon", "The warm process that speeds up `flx run`."),
-    "worker": (
-        "flx_cli.commands.worker:worker",
-        "Run the executions the celery executor sends (FLX_EXECUTOR=celery).",
-    ),
+    "worker": ("flx_cli.commands.worker:worker", "Run queued runs from the broker (Celery)."),
 }
 
 
