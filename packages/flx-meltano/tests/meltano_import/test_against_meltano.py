@@ -64,20 +64,26 @@ def meltano() -> Path:
     return exe
 
 
-def meltano_json(exe: Path, root: Path, *args: str) -> Any:
+def meltano_output(exe: Path, root: Path, *args: str) -> str:
+    """What `meltano ARGS` prints in project ``root`` (uv on its PATH for installs)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MELTANO_", "TAP_", "TARGET_"))}
     env["MELTANO_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     result = subprocess.run(
         [str(exe), "--log-level=error", *args],
         cwd=root,
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,
         check=False,
     )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    assert result.returncode == 0, f"meltano {' '.join(args)}: {result.stderr}"
+    return result.stdout
+
+
+def meltano_json(exe: Path, root: Path, *args: str) -> Any:
+    return json.loads(meltano_output(exe, root, *args))
 
 
 @pytest.mark.parametrize("environment", ["dev", "prod"])
@@ -201,19 +207,10 @@ def test_a_project_moves_in_and_its_first_flx_run_goes_on_from_meltanos_bookmark
             }
         }
     }
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MELTANO_", "TAP_", "TARGET_"))}
-    env["MELTANO_SEND_ANONYMOUS_USAGE_STATS"] = "false"
     state_id = "dev:tap-postgres-to-target-postgres"
-    written = subprocess.run(
-        [str(meltano), "state", "set", "--force", state_id, json.dumps({"singer_state": bookmark})],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    meltano_output(
+        meltano, root, "state", "set", "--force", state_id, json.dumps({"singer_state": bookmark})
     )
-    assert written.returncode == 0, written.stderr
     flx_env = {
         k: v
         for k, v in os.environ.items()
@@ -229,40 +226,13 @@ def test_a_project_moves_in_and_its_first_flx_run_goes_on_from_meltanos_bookmark
         return done
 
     # What Meltano reads back from its database is what FLX reads from it.
-    got = subprocess.run(
-        [str(meltano), "--log-level=error", "state", "get", state_id],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    assert read_states(str(root / ".meltano" / "meltano.db")) == {
-        state_id: json.loads(got.stdout)["singer_state"]
-    }
+    got = meltano_json(meltano, root, "state", "get", state_id)
+    assert read_states(str(root / ".meltano" / "meltano.db")) == {state_id: got["singer_state"]}
     flx("import", "meltano", "--state-from", ".meltano/meltano.db")
     flx("plugin", "install")
     # The streams and properties the imported pipeline selects are those Meltano selects.
-    meltano_env = {**env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"}
-    subprocess.run(
-        [str(meltano), "install", "extractor", "tap-postgres"],
-        cwd=root,
-        env=meltano_env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=True,
-    )
-    listed = subprocess.run(
-        [str(meltano), "--log-level=error", "select", "tap-postgres", "--list", "--all"],
-        cwd=root,
-        env=meltano_env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    ).stdout
+    meltano_output(meltano, root, "install", "extractor", "tap-postgres")
+    listed = meltano_output(meltano, root, "select", "tap-postgres", "--list", "--all")
     streams = flx("plugin", "streams", "tap-postgres", "--pipeline", "pg-copy").stdout
     theirs, ours = selection(listed), selection(streams)
     assert ours and ours == theirs, ours ^ theirs
