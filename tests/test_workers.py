@@ -25,22 +25,11 @@ from typing import Any
 
 import pytest
 
+from flx_core.testing.processes import alive, parent_of
+
 FLX = str(Path(sys.executable).parent / "flx")
 ROOT = Path(__file__).resolve().parents[1]
 CONNECTORS = ROOT / "packages" / "flx-meltano" / "tests" / "engine" / "connectors"
-
-
-def alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie does not)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.split(") ", 1)[1][:1] != "Z"
-
-
-def parent_of(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].split()[1])
 
 
 def wait_until(check: Callable[[], Any], deadline: float, what: str, why: Callable[[], str]) -> Any:

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import pytest
 
+from flx_core.testing.processes import alive, processes_with
+
 FLX = str(Path(sys.executable).parent / "flx")
 CONNECTORS = Path(__file__).resolve().parents[2] / "flx-meltano" / "tests" / "engine" / "connectors"
 MODES = ("cold", "warm")
@@ -51,35 +53,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         or metafunc.function.__name__ in COLD_ONLY
     )
     metafunc.parametrize("cli", MODES[:1] if cold_only else MODES, indirect=True)
-
-
-def alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie does not)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.split(") ", 1)[1][:1] != "Z"
-
-
-def processes_with(cmdline_part: bytes, environ_entry: str) -> list[int]:
-    """Living processes of this user whose command line holds ``cmdline_part`` and whose
-    initial environment holds ``environ_entry`` (``NAME=value``)."""
-    wanted = environ_entry.encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-            if cmdline_part not in cmdline:
-                continue
-            environ = (entry / "environ").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if wanted in environ and alive(int(entry.name)):
-            found.append(int(entry.name))
-    return found
 
 
 def daemon_pids(runtime: Path) -> list[int]:

@@ -11,23 +11,7 @@ from typing import Any
 
 import pytest
 
-
-def resumers(home: str) -> list[int]:
-    """Background `flx execution resume` processes of the FLX_HOME ``home``."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as fh:
-                if b"resume" not in fh.read():
-                    continue
-            with open(f"/proc/{entry}/environ", "rb") as fh:
-                if f"FLX_HOME={home}".encode() in fh.read().split(b"\0"):
-                    found.append(int(entry))
-        except OSError:
-            continue
-    return found
+from flx_core.testing.processes import processes_with
 
 
 def wait_ended(flx: Any, execution_id: str, deadline: float = 60) -> dict[str, Any]:
@@ -155,5 +139,5 @@ def test_a_run_whose_process_was_killed_is_reaped_and_retried_in_the_background(
         assert cli.state() == {"bookmarks": {"items": {"position": 200}}}
     finally:
         proc.kill()
-        for pid in resumers(str(cli.work / "home")):
+        for pid in processes_with(b"resume", f"FLX_HOME={cli.work / 'home'}"):
             os.kill(pid, signal.SIGKILL)

@@ -8,9 +8,10 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
+
+from flx_core.testing.processes import alive
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG")
 
@@ -30,15 +31,6 @@ die_with(os.getppid())
 print("ready", flush=True)
 time.sleep(120)
 """
-
-
-def alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie does not)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.split(") ", 1)[1][:1] != "Z"
 
 
 def test_a_child_that_set_die_with_its_parent_dies_when_the_parent_is_killed() -> None:
