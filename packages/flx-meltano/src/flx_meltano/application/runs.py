@@ -10,6 +10,7 @@ from pydantic import Field
 from flx_core.application import Command, HandlerContext, find_execution, load_pipeline
 from flx_core.config import FlxSettings
 from flx_core.domain import (
+    ConcurrencyConflict,
     NotFound,
     Permission,
     Pipeline,
@@ -60,6 +61,10 @@ class ReapDeadExecutions(Command):
     executions, so it needs the permission to run pipelines (the reaper acts as the system)."""
 
     permission = Permission.PIPELINE_RUN
+
+
+#: Tries of a cancel request against heartbeats saving the same execution.
+CANCEL_ATTEMPTS = 5
 
 
 class CancelExecution(Command):
@@ -223,9 +228,17 @@ async def reap_dead_executions(
 async def cancel_execution(
     cmd: CancelExecution, ctx: HandlerContext, *, executor: ExecutorPort
 ) -> ServiceResult[PipelineExecution]:
-    execution = await find_execution(ctx, cmd.execution_id)
-    execution.request_cancel()
-    await ctx.uow.executions.save(execution)
+    for attempt in range(CANCEL_ATTEMPTS):
+        execution = await find_execution(ctx, cmd.execution_id)
+        execution.request_cancel()
+        try:
+            await ctx.uow.executions.save(execution)
+            break
+        except ConcurrencyConflict:
+            # The run's heartbeat saved it meanwhile: read it again and ask again.
+            execution.pull_events()  # the stale copy's events are not to be recorded
+            if attempt == CANCEL_ATTEMPTS - 1:
+                raise
     if execution.status.is_terminal:  # it was queued: it never starts; free its pipeline
         await ctx.uow.get(RunLockRepository).release(execution.pipeline_id, execution.id)
     ctx.after_commit(lambda: executor.cancel(execution.id))
