@@ -36,6 +36,8 @@ _EXPORTS = {
     "SetState": "flx_meltano.application.state",
     "StateHistory": "flx_meltano.application.state",
     "ListStreams": "flx_meltano.application.streams",
+    "ValidatePipeline": "flx_meltano.application.validation",
+    "PipelineValidation": "flx_meltano.application.validation",
     "FireSchedule": "flx_meltano.application.schedules",
     "ListSchedules": "flx_meltano.application.schedules",
     "ScheduleView": "flx_meltano.application.schedules",
@@ -108,6 +110,10 @@ if TYPE_CHECKING:
     from flx_meltano.application.streams import (
         ListStreams as ListStreams,
         StreamsListing as StreamsListing,
+    )
+    from flx_meltano.application.validation import (
+        PipelineValidation as PipelineValidation,
+        ValidatePipeline as ValidatePipeline,
     )
     from flx_meltano.engine.executor import LocalExecutor as LocalExecutor
     from flx_meltano.engine.observer import RunObserver as RunObserver

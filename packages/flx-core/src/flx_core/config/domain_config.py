@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import os
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AliasChoices,
@@ -16,9 +18,12 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MASK = "********"
+
+
+_RATE = re.compile(r"[1-9]\d*\s*/\s*(second|minute|hour|day)")
 
 
 def _env(*names: str) -> AliasChoices:
@@ -128,6 +133,25 @@ class FlxSettings(BaseSettings):
     )
     scheduler_tick: float = Field(default=1.0, gt=0, le=60)
     reaper_interval: float = Field(default=5.0, gt=0)
+    # -- the REST API (flx serve) --------------------------------------------------------
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
+    api_rate_limit: str = Field(
+        default="100/minute",
+        description="Requests per client (token subject, else address); 'N/second|minute|hour'",
+    )
+    api_login_rate_limit: str = Field(
+        default="10/minute", description="Login attempts per address and per email"
+    )
+    api_cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Origins allowed by CORS (none by default)"
+    )
+    api_max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    shutdown_grace_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="On SIGTERM, how long running executions may finish before they are cancelled",
+    )
 
     @field_validator("database_url", "redis_url", "broker_url", mode="before")
     @classmethod
@@ -182,6 +206,24 @@ class FlxSettings(BaseSettings):
         if self.executor == "celery" and self.broker_url is None:
             raise ValueError("FLX_EXECUTOR=celery needs FLX_BROKER_URL (amqp:// or redis://)")
         return self
+
+    @field_validator("api_rate_limit", "api_login_rate_limit")
+    @classmethod
+    def _check_rate(cls, v: str) -> str:
+        if not _RATE.fullmatch(v.strip()):
+            raise ValueError(
+                f"{v!r} is not a rate: write N/second, N/minute, N/hour or N/day (e.g. 100/minute)"
+            )
+        return v.strip()
+
+    @field_validator("api_cors_origins", mode="before")
+    @classmethod
+    def _comma_list(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            if v.strip().startswith("["):
+                return json.loads(v)
+            return [part.strip() for part in v.split(",") if part.strip()]
+        return v
 
     @field_validator("redis_url")
     @classmethod

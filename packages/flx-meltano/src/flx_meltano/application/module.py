@@ -37,6 +37,7 @@ def build_module(wiring: Wiring) -> ApplicationModule:
         schedules,
         state,
         streams,
+        validation,
     )
     from flx_meltano.logs import log_store
 

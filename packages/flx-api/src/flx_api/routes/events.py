@@ -1,0 +1,5 @@
+"""``/events``."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/events", tags=["events"])

@@ -1,0 +1,5 @@
+"""``/executions``."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/executions", tags=["executions"])

@@ -1,0 +1,5 @@
+"""``/extensions``."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/extensions", tags=["extensions"])

@@ -1,0 +1,5 @@
+"""``/plugins``."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/plugins", tags=["plugins"])

@@ -1,0 +1,5 @@
+"""``/schedules``."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/schedules", tags=["schedules"])

@@ -1,0 +1,5 @@
+"""``/state``."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/state", tags=["state"])

@@ -1,0 +1,5 @@
+"""``/streams``."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/streams", tags=["streams"])

@@ -1,0 +1,5 @@
+"""``/users``."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/users", tags=["users"])
