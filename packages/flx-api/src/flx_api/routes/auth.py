@@ -3,12 +3,25 @@ and the caller's own account and sessions."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response, status
 from pydantic import BaseModel, Field, SecretStr
 
-from flx_api.deps import ClientAddress, PublicBus
+from flx_api.deps import Bus, ClientAddress, PublicBus
 from flx_api.problems import ApiProblem, problem_responses
-from flx_auth import Login, Logout, Refresh, TokenPair
+from flx_auth import (
+    CurrentUser,
+    ListOwnSessions,
+    Login,
+    Logout,
+    Refresh,
+    RevokedSessions,
+    RevokeOwnSession,
+    SessionView,
+    TokenPair,
+    UserView,
+)
 
 router = APIRouter(prefix="/auth", tags=["auth"], responses=problem_responses(422, 429))
 
@@ -90,3 +103,32 @@ async def logout(request: Request, bus: PublicBus, body: LogoutRequest | None = 
         Logout(access_token=SecretStr(access) if access else None, refresh_token=refresh_token)
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+SessionId = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+@router.get("/me", response_model=UserView, responses=problem_responses(401))
+async def get_current_user(bus: Bus) -> UserView:
+    """The caller's own account."""
+    user: UserView = await bus(CurrentUser())
+    return user
+
+
+@router.get("/sessions", response_model=list[SessionView], responses=problem_responses(401))
+async def list_own_sessions(bus: Bus, include_revoked: bool = False) -> list[SessionView]:
+    """The caller's own sessions (one per login), newest first."""
+    found: list[SessionView] = await bus(ListOwnSessions(include_revoked=include_revoked))
+    return found
+
+
+@router.delete(
+    "/sessions/{session_id}",
+    response_model=RevokedSessions,
+    responses=problem_responses(401, 404),
+)
+async def revoke_own_session(session_id: SessionId, bus: Bus) -> RevokedSessions:
+    """End one of the caller's own sessions: its refresh token and access tokens stop
+    working. Another user's session id is answered 404, as an unknown one is."""
+    revoked: RevokedSessions = await bus(RevokeOwnSession(session_id=session_id))
+    return revoked

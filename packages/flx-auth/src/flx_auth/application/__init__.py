@@ -5,10 +5,12 @@ from flx_auth.application.first_admin import create_first_admin as create_first_
 from flx_auth.application.messages import (
     Authenticate as Authenticate,
     CreateUser as CreateUser,
+    CurrentUser as CurrentUser,
     DeleteUser as DeleteUser,
     DisableUser as DisableUser,
     EnableUser as EnableUser,
     GetUser as GetUser,
+    ListOwnSessions as ListOwnSessions,
     ListSessions as ListSessions,
     ListUsers as ListUsers,
     Login as Login,
@@ -16,9 +18,11 @@ from flx_auth.application.messages import (
     Refresh as Refresh,
     ResetPassword as ResetPassword,
     RevokeAllSessions as RevokeAllSessions,
+    RevokeOwnSession as RevokeOwnSession,
     RevokeSession as RevokeSession,
     RotateKeys as RotateKeys,
     SetUserRole as SetUserRole,
+    UpdateUser as UpdateUser,
     VerifyToken as VerifyToken,
 )
 from flx_auth.application.module import module as module

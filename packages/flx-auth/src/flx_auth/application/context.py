@@ -8,7 +8,7 @@ from typing import NoReturn
 from flx_auth.application.services import AuthServices
 from flx_auth.domain import Blacklist, Session, SessionRepository, User, UserRepository
 from flx_core.application import HandlerContext
-from flx_core.domain import DomainError, NotFound
+from flx_core.domain import DomainError, NotFound, Principal, Unauthenticated
 
 
 def users(ctx: HandlerContext) -> UserRepository:
@@ -28,6 +28,22 @@ async def load_user(ctx: HandlerContext, email: str) -> User:
     user = await users(ctx).get_by_email(email)
     if user is None:
         raise NotFound(f"user {email!r} not found", email=email)
+    ctx.uow.track(user)
+    return user
+
+
+async def own_account(ctx: HandlerContext) -> User:
+    """The account the caller's principal speaks for (its subject is the user's email).
+
+    The messages on the caller's own account need no permission, so the anonymous principal
+    gets this far: it is refused here. A principal with no account (the system one) finds
+    nothing."""
+    principal = ctx.principal
+    if not principal.is_system and principal.subject == Principal.anonymous().subject:
+        raise Unauthenticated("sign in to use your own account")
+    user = await users(ctx).get_by_email(principal.subject)
+    if user is None:
+        raise NotFound(f"no user account for {principal.subject!r}", email=principal.subject)
     ctx.uow.track(user)
     return user
 

@@ -17,6 +17,7 @@ Email = Annotated[str, AfterValidator(normalize_email)]
 UserAgent = Annotated[str, StringConstraints(max_length=512)]
 Address = Annotated[str, StringConstraints(max_length=128)]
 Roles = Annotated[frozenset[Role], Field(min_length=1)]
+SessionId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
 # -- users ------------------------------------------------------------------------------
@@ -51,6 +52,17 @@ class EnableUser(Command):
     permission = Permission.USER_MANAGE
 
     email: Email
+
+
+class UpdateUser(Command):
+    """Change the roles, the active flag, or both, in one unit of work: either every
+    change applies or none (the rules of SetUserRole, DisableUser and EnableUser hold)."""
+
+    permission = Permission.USER_MANAGE
+
+    email: Email
+    roles: Roles | None = None
+    active: bool | None = None
 
 
 class DeleteUser(Command):
@@ -134,9 +146,13 @@ class ListSessions(Query):
 
 
 class RevokeSession(Command):
+    """End one session. With ``email``, the session must be that user's (else not found),
+    so an address naming the user cannot reach another user's session."""
+
     permission = Permission.USER_MANAGE
 
-    session_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    session_id: SessionId
+    email: Email | None = None
 
 
 class RevokeAllSessions(Command):
@@ -149,3 +165,29 @@ class RotateKeys(Command):
     """A new signing key; the previous one still verifies the tokens it signed."""
 
     permission = Permission.SYSTEM_ADMIN
+
+
+# -- the caller's own account ---------------------------------------------------------------
+# No permission at the bus: every signed-in user may see their own account and end their own
+# sessions. The handlers refuse the anonymous principal and act only on the account the
+# principal speaks for (its subject is the user's email).
+class CurrentUser(Query):
+    """The caller's own account."""
+
+    permission = None
+
+
+class ListOwnSessions(Query):
+    """The caller's own sessions, newest first."""
+
+    permission = None
+
+    include_revoked: bool = False
+
+
+class RevokeOwnSession(Command):
+    """End one of the caller's own sessions; another user's session is not found."""
+
+    permission = None
+
+    session_id: SessionId

@@ -1,10 +1,18 @@
-"""User administration: create, change roles, disable, enable, delete, reset password."""
+"""User administration: create, change roles, disable, enable, delete, reset password; and
+the caller's own account."""
 
 from __future__ import annotations
 
-from flx_auth.application.context import load_user, revoke_sessions, sessions, users
+from flx_auth.application.context import (
+    load_user,
+    own_account,
+    revoke_sessions,
+    sessions,
+    users,
+)
 from flx_auth.application.messages import (
     CreateUser,
+    CurrentUser,
     DeleteUser,
     DisableUser,
     EnableUser,
@@ -12,6 +20,7 @@ from flx_auth.application.messages import (
     ListUsers,
     ResetPassword,
     SetUserRole,
+    UpdateUser,
 )
 from flx_auth.application.module import module
 from flx_auth.application.services import AuthServices
@@ -45,13 +54,30 @@ async def create_user(
     return ServiceResult.success(UserView.of(user))
 
 
+async def _set_roles(ctx: HandlerContext, user: User, roles: frozenset[Role]) -> None:
+    if Role.ADMIN not in roles:
+        await _keep_an_admin(ctx, user, "remove the admin role from")
+    if user.change_roles(roles, ctx.clock.now()):
+        await users(ctx).save(user)
+
+
+async def _disable(ctx: HandlerContext, auth: AuthServices, user: User) -> None:
+    await _keep_an_admin(ctx, user, "disable")
+    if user.disable(ctx.clock.now()):
+        await users(ctx).save(user)
+    await revoke_sessions(ctx, auth, await sessions(ctx).list_for_user(user.id), "user disabled")
+
+
+async def _enable(ctx: HandlerContext, user: User) -> None:
+    if user.enable(ctx.clock.now()):
+        await users(ctx).save(user)
+        await users(ctx).save_login_state(user)
+
+
 @module.command(SetUserRole)
 async def set_user_role(cmd: SetUserRole, ctx: HandlerContext) -> ServiceResult[UserView]:
     user = await load_user(ctx, cmd.email)
-    if Role.ADMIN not in cmd.roles:
-        await _keep_an_admin(ctx, user, "remove the admin role from")
-    if user.change_roles(cmd.roles, ctx.clock.now()):
-        await users(ctx).save(user)
+    await _set_roles(ctx, user, cmd.roles)
     return ServiceResult.success(UserView.of(user))
 
 
@@ -60,19 +86,30 @@ async def disable_user(
     cmd: DisableUser, ctx: HandlerContext, *, auth: AuthServices
 ) -> ServiceResult[UserView]:
     user = await load_user(ctx, cmd.email)
-    await _keep_an_admin(ctx, user, "disable")
-    if user.disable(ctx.clock.now()):
-        await users(ctx).save(user)
-    await revoke_sessions(ctx, auth, await sessions(ctx).list_for_user(user.id), "user disabled")
+    await _disable(ctx, auth, user)
     return ServiceResult.success(UserView.of(user))
 
 
 @module.command(EnableUser)
 async def enable_user(cmd: EnableUser, ctx: HandlerContext) -> ServiceResult[UserView]:
     user = await load_user(ctx, cmd.email)
-    if user.enable(ctx.clock.now()):
-        await users(ctx).save(user)
-        await users(ctx).save_login_state(user)
+    await _enable(ctx, user)
+    return ServiceResult.success(UserView.of(user))
+
+
+@module.command(UpdateUser)
+async def update_user(
+    cmd: UpdateUser, ctx: HandlerContext, *, auth: AuthServices
+) -> ServiceResult[UserView]:
+    """Roles first, then the active flag: disabling someone who just lost the admin role
+    does not count them among the admins to keep."""
+    user = await load_user(ctx, cmd.email)
+    if cmd.roles is not None:
+        await _set_roles(ctx, user, cmd.roles)
+    if cmd.active is True:
+        await _enable(ctx, user)
+    elif cmd.active is False:
+        await _disable(ctx, auth, user)
     return ServiceResult.success(UserView.of(user))
 
 
@@ -111,3 +148,8 @@ async def get_user(qry: GetUser, ctx: HandlerContext) -> ServiceResult[UserView]
 @module.query(ListUsers)
 async def list_users(qry: ListUsers, ctx: HandlerContext) -> ServiceResult[list[UserView]]:
     return ServiceResult.success([UserView.of(u) for u in await users(ctx).list()])
+
+
+@module.query(CurrentUser)
+async def current_user(qry: CurrentUser, ctx: HandlerContext) -> ServiceResult[UserView]:
+    return ServiceResult.success(UserView.of(await own_account(ctx)))
