@@ -111,7 +111,10 @@ class RateLimitMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), *extra]}
+                # A stricter limit a route applied (login) speaks for itself.
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                added = [(k, v) for k, v in extra if k not in present]
+                message = {**message, "headers": [*message.get("headers", []), *added]}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

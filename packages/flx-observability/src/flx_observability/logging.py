@@ -15,6 +15,9 @@ LEVELS = {
     "error": logging.ERROR,
 }
 
+#: Libraries whose debug output holds the values of SQL parameters.
+QUIET_LOGGERS = ("aiosqlite", "sqlalchemy.engine", "asyncpg", "psycopg")
+
 
 def _redact(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
     """Mask values of keys that name a secret, and passwords inside connection strings,
@@ -61,3 +64,7 @@ def configure_logging(
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=LEVELS.get(level, logging.WARNING), stream=out, force=True)
+    # Database drivers log statements with their parameters (SQLAlchemy at info, the
+    # drivers at debug): password hashes and secret settings would reach the log.
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
