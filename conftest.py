@@ -93,13 +93,23 @@ def empty_postgres_url() -> Iterator[str]:
         _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file; each test gets a copy of it (migrating takes a second)."""
     from flx_core.infrastructure.persistence import upgrade
 
-    url = f"sqlite:///{tmp_path / 'flx.db'}"
-    upgrade(url)
-    return url
+    path = tmp_path_factory.mktemp("sqlite-template") / "flx.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    import shutil
+
+    path = tmp_path / "flx.db"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite:///{path}"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
