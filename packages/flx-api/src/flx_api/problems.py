@@ -15,7 +15,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from flx_core.domain import ServiceResult, mask_inline_secrets
@@ -38,6 +38,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "payload_too_large": 413,
     "invalid": 422,
     "discovery_failed": 424,
+    "extension_config_unusable": 500,
     "rate_limited": 429,
     "secret_unreadable": 500,
     "no_handler": 500,
@@ -140,7 +141,24 @@ def problem_response(
     )
 
 
-def _field_errors(exc: RequestValidationError) -> list[FieldError]:
+def _message_names() -> set[str]:
+    """The names of the commands and queries (the messages a route builds from input)."""
+    from flx_core.application import Message
+
+    names: set[str] = set()
+    todo: list[type] = [Message]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            names.add(sub.__name__)
+            todo.append(sub)
+    return names
+
+
+#: What FastAPI says (as a 400) when it cannot read a request body at all.
+FASTAPI_BODY_UNREADABLE = "There was an error parsing the body"
+
+
+def _field_errors(exc: RequestValidationError | ValidationError) -> list[FieldError]:
     errors = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err.get("loc", ()))
@@ -162,12 +180,31 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400 and exc.detail == FASTAPI_BODY_UNREADABLE:
+            # A body that is not text in UTF-8: bad input like a body that is not JSON,
+            # which FastAPI answers 422 (and so does every route's document).
+            message = "the body is not JSON text in UTF-8"
+            problem = ApiProblem(
+                422, "invalid", f"body: {message}", errors=[FieldError(field="body", message=message)]
+            )
+            return problem_response(request, problem)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "")
         return problem_response(
             request,
             ApiProblem(exc.status_code, code, detail, headers=getattr(exc, "headers", None)),
         )
+
+    async def on_invalid_message(request: Request, exc: Exception) -> JSONResponse:
+        # A command or query that a route built from the request refused a value: bad
+        # input, as the bus answers the same error raised in a handler. Any other model
+        # refusing a value is the server's fault.
+        assert isinstance(exc, ValidationError)
+        if exc.title not in _message_names():
+            return await on_error(request, exc)
+        errors = _field_errors(exc)
+        detail = "; ".join(f"{e.field}: {e.message}" for e in errors[:5])
+        return problem_response(request, ApiProblem(422, "invalid", detail, errors=errors))
 
     async def on_error(request: Request, exc: Exception) -> JSONResponse:
         request_id = getattr(request.state, "request_id", None)
@@ -190,6 +227,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiProblem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(ValidationError, on_invalid_message)
     app.add_exception_handler(Exception, on_error)
 
 
@@ -203,3 +241,50 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         }
         for status in statuses
     }
+
+
+def document_problems(app: FastAPI) -> None:
+    """Make the OpenAPI document show error responses as they are served.
+
+    FastAPI files a response's model under ``application/json`` (and FastAPI's own 422
+    model, ``HTTPValidationError``, where a route declares no 422); every error here is a
+    ``Problem`` served as ``application/problem+json``. Clients and Schemathesis read the
+    schema of the media type they get, so it goes there.
+    """
+    build = app.openapi
+    problem = {"$ref": "#/components/schemas/Problem"}
+
+    def openapi() -> dict[str, Any]:
+        first = app.openapi_schema is None
+        document = build()
+        if first:
+            for item in document.get("paths", {}).values():
+                for operation in item.values():
+                    for status, response in operation.get("responses", {}).items():
+                        content = response.get("content", {})
+                        schema = content.get("application/json", {}).get("schema", {})
+                        ref = schema.get("$ref", "")
+                        if PROBLEM_JSON in content or ref.endswith("/HTTPValidationError"):
+                            if str(status).startswith(("4", "5")):
+                                content.pop("application/json", None)
+                                content[PROBLEM_JSON] = {"schema": problem}
+            schemas = document.get("components", {}).get("schemas", {})
+            schemas.setdefault("Problem", Problem.model_json_schema(ref_template=REF))
+            schemas.setdefault("FieldError", FieldError.model_json_schema(ref_template=REF))
+            still = '"#/components/schemas/HTTPValidationError"'
+            if still not in _json_text(document):
+                schemas.pop("HTTPValidationError", None)
+                schemas.pop("ValidationError", None)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+REF = "#/components/schemas/{model}"
+
+
+def _json_text(document: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(document)
+

@@ -25,6 +25,12 @@ _EXPORTS = {
     "read_project": "flx_meltano.meltano_project",
     "read_states": "flx_meltano.meltano_project",
     "InstallPlugins": "flx_meltano.application.plugins",
+    "GetInstallJob": "flx_meltano.application.install_jobs",
+    "RequestPluginInstall": "flx_meltano.application.install_jobs",
+    "RunInstallJob": "flx_meltano.application.install_jobs",
+    "InstallJob": "flx_meltano.install_jobs",
+    "InstallStatus": "flx_meltano.install_jobs",
+    "PluginInstallResult": "flx_meltano.install_jobs",
     "RegisterBuiltinPlugins": "flx_meltano.application.plugins",
     "builtin_plugins": "flx_meltano.application.plugins",
     "ClearState": "flx_meltano.application.state",
@@ -72,6 +78,11 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
+    from flx_meltano.application.install_jobs import (
+        GetInstallJob as GetInstallJob,
+        RequestPluginInstall as RequestPluginInstall,
+        RunInstallJob as RunInstallJob,
+    )
     from flx_meltano.application.logs import (
         ExecutionLog as ExecutionLog,
         ReadExecutionLog as ReadExecutionLog,
@@ -117,6 +128,11 @@ if TYPE_CHECKING:
     )
     from flx_meltano.engine.executor import LocalExecutor as LocalExecutor
     from flx_meltano.engine.observer import RunObserver as RunObserver
+    from flx_meltano.install_jobs import (
+        InstallJob as InstallJob,
+        InstallStatus as InstallStatus,
+        PluginInstallResult as PluginInstallResult,
+    )
     from flx_meltano.locks import AlreadyRunning as AlreadyRunning
     from flx_meltano.logs import (
         DatabaseLogStore as DatabaseLogStore,

@@ -50,6 +50,13 @@ from flx_plugin.manifest import (
     ManifestError as ManifestError,
     load_manifest as load_manifest,
 )
+from flx_plugin.queries import (
+    ExtensionConfigUnusable as ExtensionConfigUnusable,
+    ExtensionInfo as ExtensionInfo,
+    ExtensionView as ExtensionView,
+    GetExtension as GetExtension,
+    ListExtensions as ListExtensions,
+)
 from flx_plugin.records import (
     ExtensionRecord as ExtensionRecord,
     ExtensionState as ExtensionState,

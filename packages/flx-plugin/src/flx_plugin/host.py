@@ -16,6 +16,7 @@ from flx_core.application import ApplicationModule, Wiring
 from flx_plugin.config import ExtensionConfig, ExtensionConfigError, load_extension_config
 from flx_plugin.discovery import entry_points_present, extension_folders
 from flx_plugin.manager import ExtensionManager
+from flx_plugin.queries import handlers
 
 if TYPE_CHECKING:
     import click
@@ -49,8 +50,9 @@ def cli_commands(settings: Any) -> list[click.Command]:
 
 def build_module(wiring: Wiring) -> ApplicationModule:
     """The extensions of a process: activated on its application when it starts,
-    deactivated when it shuts down. Nothing is imported or scanned when there is none."""
-    module = ApplicationModule("plugin", depends_on=("core",))
+    deactivated when it shuts down, and reported by ``ListExtensions`` and
+    ``GetExtension``. Nothing is imported or scanned when there is none."""
+    module = handlers.with_dependencies(settings=wiring.settings)
     managers: list[ExtensionManager] = []
 
     def activate_plugins(app: Application) -> None:

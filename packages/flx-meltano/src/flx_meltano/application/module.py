@@ -31,6 +31,7 @@ def build_module(wiring: Wiring) -> ApplicationModule:
     processes, and runs them in a worker), given to the handlers that use them."""
     import flx_meltano.application.logs  # noqa: F401  (registration; `logs` names the store)
     from flx_meltano.application import (  # noqa: F401  (registration)
+        install_jobs,
         meltano_import,
         plugins,
         runs,
@@ -56,10 +57,17 @@ def build_module(wiring: Wiring) -> ApplicationModule:
     # Whether this process outlives the runs handed to it: a `flx` command with the local
     # executor ends when its own run does, so runs it did not ask for go elsewhere.
     background = settings.executor != "local" or wiring.kind is not ProcessKind.CLI
+    # Install jobs run as tasks of the process that took the request (`flx serve`).
+    installs = install_jobs.InstallJobRunner(settings)
     module = handlers.with_dependencies(
-        settings=settings, store=store, logs=logs, executor=executor, background=background
+        settings=settings,
+        store=store,
+        logs=logs,
+        executor=executor,
+        background=background,
+        install_jobs=installs,
     )
     module.executor = executor
-    module.on_start.append(executor.attach)
-    module.closers.append(executor.aclose)
+    module.on_start.extend([executor.attach, installs.attach])
+    module.closers.extend([executor.aclose, installs.aclose])
     return module

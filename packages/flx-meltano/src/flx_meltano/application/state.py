@@ -114,9 +114,13 @@ async def set_state(
 @handlers.command(ClearState)
 async def clear_state(
     cmd: ClearState, ctx: HandlerContext, *, store: StateStorePort
-) -> ServiceResult[str]:
+) -> ServiceResult[StateVersion]:
+    """The new, empty version (the history keeps the ones before it)."""
     await store.clear(cmd.state_id)
-    return ServiceResult.success(cmd.state_id)
+    cleared = await store.get(cmd.state_id)
+    if cleared is None:  # deleted by another process since
+        raise NotFound(f"no state stored for {cmd.state_id!r}", state_id=cmd.state_id)
+    return ServiceResult.success(cleared)
 
 
 @handlers.command(RestoreState)
