@@ -87,3 +87,50 @@ def test_viewer_cannot_write_and_anonymous_cannot_read(api: Any) -> None:
     bad = api.client(None, Authorization="Bearer not-a-token").get("/api/v1/pipelines")
     assert bad.status_code == 401
     assert bad.json()["details"]["reason"] == "malformed"
+
+
+def test_a_config_read_back_masked_and_sent_again_keeps_the_secret(api: Any) -> None:
+    """GET, edit one value, PATCH the whole config back: the masked secret is not
+    overwritten with the mask (the run would get '********' as its password)."""
+    create(
+        api,
+        {
+            **PIPELINE,
+            "config": {
+                "tap-flx-sample": {
+                    "records": 10,
+                    "password": "hunter2hunter2",
+                    "url": "postgresql://u:pw-in-url@db/x",
+                }
+            },
+        },
+    )
+    shown = api.viewer.get("/api/v1/pipelines/orders").json()
+    config = shown["config"]
+    assert config["tap-flx-sample"]["password"] == "********"
+    config["tap-flx-sample"]["records"] = 11
+    changed = api.operator.patch("/api/v1/pipelines/orders", json={"config": config})
+    assert changed.status_code == 200, changed.text
+
+    async def stored() -> dict[str, Any]:
+        from flx_core.application import GetPipeline, ProcessKind
+        from flx_core.bootstrap import bootstrap
+        from flx_core.domain import Principal
+
+        runtime = await bootstrap(api.settings, kind=ProcessKind.CLI, migrate=False)
+        try:
+            result = await runtime.app.execute(
+                GetPipeline(pipeline="orders"), principal=Principal.system()
+            )
+            return dict(result.unwrap().config["tap-flx-sample"])
+        finally:
+            await runtime.aclose()
+
+    import asyncio
+
+    values = asyncio.run(stored())
+    assert values == {
+        "records": 11,
+        "password": "hunter2hunter2",
+        "url": "postgresql://u:pw-in-url@db/x",
+    }

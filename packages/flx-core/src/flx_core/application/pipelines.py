@@ -11,6 +11,7 @@ from flx_core.application.messages import Command, Query
 from flx_core.application.modules import ApplicationModule
 from flx_core.domain.errors import AlreadyExists, ConcurrencyConflict, NotFound
 from flx_core.domain.pipeline import Pipeline
+from flx_core.domain.secrets import keep_masked
 from flx_core.domain.ports import Page, PipelineFilter, UnitOfWork
 from flx_core.domain.pydantic_base import ServiceResult
 from flx_core.domain.security import Permission
@@ -121,7 +122,8 @@ async def update_pipeline(cmd: UpdatePipeline, ctx: HandlerContext) -> ServiceRe
     if "schedule" in changes:
         changes["schedule"] = _schedule_value(changes["schedule"])
     if isinstance(changes.get("config"), dict):
-        changes["config"] = await typed_config(ctx.uow, changes["config"], pipeline.name)
+        config = keep_masked(changes["config"], pipeline.config)
+        changes["config"] = await typed_config(ctx.uow, config, pipeline.name)
     if pipeline.update(now=ctx.clock.now(), **changes):
         await ctx.uow.pipelines.save(pipeline)
     return ServiceResult.success(pipeline)

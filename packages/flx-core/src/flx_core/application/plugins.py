@@ -19,7 +19,7 @@ from flx_core.domain.pipeline import Pipeline
 from flx_core.domain.plugin import Plugin
 from flx_core.domain.ports import PipelineFilter, UnitOfWork
 from flx_core.domain.pydantic_base import ServiceResult
-from flx_core.domain.secrets import looks_secret
+from flx_core.domain.secrets import keep_masked, looks_secret
 from flx_core.domain.security import Permission
 from flx_core.domain.value_objects import PluginSetting, PluginType, SettingKind, setting_value
 
@@ -120,7 +120,10 @@ async def add_plugin(cmd: AddPlugin, ctx: HandlerContext) -> ServiceResult[Plugi
 @module.command(UpdatePlugin)
 async def update_plugin(cmd: UpdatePlugin, ctx: HandlerContext) -> ServiceResult[Plugin]:
     plugin = await load_plugin(ctx.uow, cmd.name)
-    if plugin.update(now=ctx.clock.now(), **cmd.changes):
+    changes = dict(cmd.changes)
+    if isinstance(changes.get("config"), dict):
+        changes["config"] = keep_masked(changes["config"], plugin.config)
+    if plugin.update(now=ctx.clock.now(), **changes):
         await ctx.uow.plugins.save(plugin)
     return ServiceResult.success(plugin)
 

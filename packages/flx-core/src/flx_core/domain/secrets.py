@@ -167,3 +167,17 @@ def mask_settings(
         else:
             out[key] = _mask_value(value, secret_names)
     return out
+
+
+def keep_masked(new: Any, old: Any) -> Any:
+    """``new`` where each value that is the mask of the value it replaces is that stored
+    value again: a secret read back masked and sent with an edit is kept, not replaced by
+    ``********`` (also a connection string whose password was masked)."""
+    if isinstance(new, dict) and isinstance(old, dict):
+        return {k: keep_masked(v, old[k]) if k in old else v for k, v in new.items()}
+    if new == MASK and old not in (None, ""):
+        return old
+    if isinstance(new, str) and isinstance(old, str) and MASK in new:
+        if new == mask_url_password(old):
+            return old
+    return new
