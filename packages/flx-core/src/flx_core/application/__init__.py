@@ -11,10 +11,15 @@ from flx_core.application.bus import (
 from flx_core.application.context import HandlerContext as HandlerContext
 from flx_core.application.errors import describe_validation_error as describe_validation_error
 from flx_core.application.executions import (
+    EventFeed as EventFeed,
+    EventFollower as EventFollower,
     GetExecution as GetExecution,
     ListAuditEvents as ListAuditEvents,
     ListExecutions as ListExecutions,
+    ReadEventFeed as ReadEventFeed,
     find_execution as find_execution,
+    may_read as may_read,
+    read_permission as read_permission,
 )
 from flx_core.application.messages import Command as Command, Message as Message, Query as Query
 from flx_core.application.modules import (

@@ -73,6 +73,9 @@ class EventFilter(DomainValueObject):
     actor: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    #: Only the events after this position, oldest first (reading the trail forward, as a
+    #: follower does); without it the newest come first.
+    after: int | None = Field(default=None, ge=0)
 
 
 class PipelineRepository(ABC):

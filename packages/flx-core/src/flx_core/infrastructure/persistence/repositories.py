@@ -433,7 +433,11 @@ class SqlEventStore(EventStore):
 
     async def list(self, flt: EventFilter, *, limit: int = 100) -> list[StoredEvent]:
         c = t.events.c
-        query = select(t.events).order_by(c.position.desc()).limit(limit)
+        if flt.after is None:
+            query = select(t.events).order_by(c.position.desc()).limit(limit)
+        else:
+            query = select(t.events).where(c.position > flt.after)
+            query = query.order_by(c.position).limit(limit)
         if flt.aggregate_id:
             query = query.where(c.aggregate_id == flt.aggregate_id)
         if flt.event_type:
