@@ -47,6 +47,7 @@ class Api:
     tokens: dict[Role, str] = field(default_factory=dict)
     refresh: dict[Role, str] = field(default_factory=dict)
     _clients: list[httpx.Client] = field(default_factory=list)
+    _by_role: dict[Role | None, httpx.Client] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -60,21 +61,27 @@ class Api:
         self._clients.append(client)
         return client
 
+    def _cached(self, role: Role | None) -> httpx.Client:
+        """One client per role for the test (a new connection per request costs)."""
+        if role not in self._by_role:
+            self._by_role[role] = self.client(role)
+        return self._by_role[role]
+
     @property
     def admin(self) -> httpx.Client:
-        return self.client(Role.ADMIN)
+        return self._cached(Role.ADMIN)
 
     @property
     def operator(self) -> httpx.Client:
-        return self.client(Role.OPERATOR)
+        return self._cached(Role.OPERATOR)
 
     @property
     def viewer(self) -> httpx.Client:
-        return self.client(Role.VIEWER)
+        return self._cached(Role.VIEWER)
 
     @property
     def anonymous(self) -> httpx.Client:
-        return self.client(None)
+        return self._cached(None)
 
     def close(self) -> None:
         for client in self._clients:

@@ -200,12 +200,20 @@ class FakeEvents(EventStore):
             )
 
     async def list(self, flt: EventFilter, *, limit: int = 100) -> list[StoredEvent]:
+        # As the SQL store: newest first, or oldest first after a position.
+        ordered = (
+            reversed(self.world.events)
+            if flt.after is None
+            else (e for e in self.world.events if e.position > flt.after)
+        )
         return [
             e
-            for e in reversed(self.world.events)
+            for e in ordered
             if (flt.aggregate_id is None or e.aggregate_id == flt.aggregate_id)
             and (flt.event_type is None or e.event_type == flt.event_type)
             and (flt.actor is None or e.actor == flt.actor)
+            and (flt.since is None or e.occurred_at >= flt.since)
+            and (flt.until is None or e.occurred_at <= flt.until)
         ][:limit]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 from flx_core.domain.ports import LogChunk, LogStorePort
@@ -55,6 +56,8 @@ def read_bytes(path: Path, offset: int, limit: int | None) -> bytes:
     """Up to ``limit`` bytes of ``path`` from ``offset`` (none when the file is gone)."""
     try:
         with path.open("rb") as fh:
+            if offset >= os.fstat(fh.fileno()).st_size:
+                return b""  # past the end (seeking far past it fails on some systems)
             fh.seek(offset)
             return fh.read(-1 if limit is None else limit)
     except FileNotFoundError:
