@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "secrets": ("flx_cli.commands.secrets:secrets", "Keys that encrypt secret settings at rest."),
     "daemon": ("flx_cli.commands.daemon:daemon", "The warm process that speeds up `flx run`."),
     "worker": ("flx_cli.commands.worker:worker", "Run queued runs from the broker (Celery)."),
+    "serve": ("flx_cli.commands.serve:serve", "Serve the REST API, the scheduler and the runs."),
 }
 
 
