@@ -18,7 +18,7 @@ from fastapi.routing import APIRoute
 from flx_api.deps import RuntimeLike
 from flx_api.health import ReadinessCheck
 from flx_api.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
-from flx_api.problems import install_problem_handlers
+from flx_api.problems import document_problems, install_problem_handlers
 from flx_api.ratelimit import RateLimitMiddleware, RateLimits
 from flx_api.routes import API_ROUTERS, health_router
 from flx_core.config import FlxSettings
@@ -73,6 +73,7 @@ def create_app(
     api.state.limits = rate_limits
     api.state.settings = settings
     install_problem_handlers(api)
+    document_problems(api)
     api.include_router(health_router)
     for router in API_ROUTERS:
         api.include_router(router, prefix=API_PREFIX)

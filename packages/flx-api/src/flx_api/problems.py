@@ -8,6 +8,7 @@ names only that id.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -146,7 +147,7 @@ def _message_names() -> set[str]:
     from flx_core.application import Message
 
     names: set[str] = set()
-    todo: list[type] = [Message]
+    todo: list[type[Message]] = [Message]
     while todo:
         for sub in todo.pop().__subclasses__():
             names.add(sub.__name__)
@@ -184,9 +185,8 @@ def install_problem_handlers(app: FastAPI) -> None:
             # A body that is not text in UTF-8: bad input like a body that is not JSON,
             # which FastAPI answers 422 (and so does every route's document).
             message = "the body is not JSON text in UTF-8"
-            problem = ApiProblem(
-                422, "invalid", f"body: {message}", errors=[FieldError(field="body", message=message)]
-            )
+            errors = [FieldError(field="body", message=message)]
+            problem = ApiProblem(422, "invalid", f"body: {message}", errors=errors)
             return problem_response(request, problem)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "")
@@ -246,45 +246,34 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 def document_problems(app: FastAPI) -> None:
     """Make the OpenAPI document show error responses as they are served.
 
-    FastAPI files a response's model under ``application/json`` (and FastAPI's own 422
-    model, ``HTTPValidationError``, where a route declares no 422); every error here is a
+    FastAPI files a response's model under ``application/json``, and its own 422 model
+    (``HTTPValidationError``) where a route declares no 422; every error here is a
     ``Problem`` served as ``application/problem+json``. Clients and Schemathesis read the
-    schema of the media type they get, so it goes there.
+    schema of the media type they get, so the ``Problem`` schema goes there.
     """
     build = app.openapi
-    problem = {"$ref": "#/components/schemas/Problem"}
 
     def openapi() -> dict[str, Any]:
         first = app.openapi_schema is None
         document = build()
-        if first:
+        schemas = document.get("components", {}).get("schemas", {})
+        if first and "Problem" in schemas:
             for item in document.get("paths", {}).values():
                 for operation in item.values():
                     for status, response in operation.get("responses", {}).items():
+                        if not str(status).startswith(("4", "5")):
+                            continue
                         content = response.get("content", {})
                         schema = content.get("application/json", {}).get("schema", {})
-                        ref = schema.get("$ref", "")
-                        if PROBLEM_JSON in content or ref.endswith("/HTTPValidationError"):
-                            if str(status).startswith(("4", "5")):
-                                content.pop("application/json", None)
-                                content[PROBLEM_JSON] = {"schema": problem}
-            schemas = document.get("components", {}).get("schemas", {})
-            schemas.setdefault("Problem", Problem.model_json_schema(ref_template=REF))
-            schemas.setdefault("FieldError", FieldError.model_json_schema(ref_template=REF))
-            still = '"#/components/schemas/HTTPValidationError"'
-            if still not in _json_text(document):
+                        fastapi_422 = schema.get("$ref", "").endswith("/HTTPValidationError")
+                        if PROBLEM_JSON in content or fastapi_422:
+                            content.pop("application/json", None)
+                            content[PROBLEM_JSON] = {
+                                "schema": {"$ref": "#/components/schemas/Problem"}
+                            }
+            if "/HTTPValidationError" not in json.dumps(document["paths"]):
                 schemas.pop("HTTPValidationError", None)
                 schemas.pop("ValidationError", None)
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-REF = "#/components/schemas/{model}"
-
-
-def _json_text(document: dict[str, Any]) -> str:
-    import json
-
-    return json.dumps(document)
-

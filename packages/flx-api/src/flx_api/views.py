@@ -50,9 +50,12 @@ def version_from(if_match: str | None) -> int | None:
     value = if_match.strip().removeprefix("W/").strip('"')
     from flx_api.problems import ApiProblem
 
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
+        # No version has this tag, so the condition cannot hold (RFC 9110, 13.1.1).
         raise ApiProblem(
-            400, "invalid", f'If-Match must hold the version ETag ("3"), not {if_match!r}'
+            412,
+            "precondition_failed",
+            f'If-Match names no version: it takes the ETag ("3"), not {if_match!r}',
         )
     return int(value)
 

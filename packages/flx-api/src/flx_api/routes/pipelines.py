@@ -187,14 +187,14 @@ async def run_pipeline(
     return execution
 
 
-@router.post("/{pipeline}/enable", response_model=Pipeline)
+@router.post("/{pipeline}/enable", response_model=Pipeline, responses=problem_responses(409, 412))
 async def enable_pipeline(
     pipeline: str, bus: Bus, response: Response, if_match: IfMatch = None
 ) -> Pipeline:
     return await _shown(bus, await _changed(bus, pipeline, {"enabled": True}, if_match), response)
 
 
-@router.post("/{pipeline}/disable", response_model=Pipeline)
+@router.post("/{pipeline}/disable", response_model=Pipeline, responses=problem_responses(409, 412))
 async def disable_pipeline(
     pipeline: str, bus: Bus, response: Response, if_match: IfMatch = None
 ) -> Pipeline:

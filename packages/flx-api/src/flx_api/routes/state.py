@@ -52,7 +52,7 @@ class NewState(BaseModel):
 
 
 class Restore(BaseModel):
-    version: int = Field(ge=1, description="The version to make current again")
+    version: int = Field(ge=1, le=2**31 - 1, description="The version to make current again")
 
 
 @router.get("", response_model=list[StateVersion])

@@ -83,6 +83,23 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _refused_value(context: Any) -> None:
+    """A value the database cannot store (a NUL character in text on PostgreSQL, a number
+    out of its range) is bad input, not a server error: raise it as a validation failure
+    naming the problem, which every adapter answers as such (the API: 422)."""
+    from sqlalchemy.exc import DataError
+
+    from flx_core.domain.errors import ValidationFailed
+
+    original = context.original_exception
+    if isinstance(context.sqlalchemy_exception, DataError) or isinstance(original, OverflowError):
+        reason = str(original).splitlines()[0] if str(original) else type(original).__name__
+        raise ValidationFailed(
+            f"a value cannot be stored: {reason} (text may not hold NUL characters; "
+            "numbers must fit in 64 bits)"
+        ) from None
+
+
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     path = sqlite_path(url)
     if path is not None:
@@ -90,8 +107,10 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         engine = create_async_engine(async_url(url), echo=echo, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
-        return engine
-    return create_async_engine(async_url(url), echo=echo, pool_pre_ping=True)
+    else:
+        engine = create_async_engine(async_url(url), echo=echo, pool_pre_ping=True)
+    event.listen(engine.sync_engine, "handle_error", _refused_value)
+    return engine
 
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:

@@ -372,8 +372,11 @@ class SqlExecutionRepository(ExecutionRepository):
         if cursor:
             created, last_id = decode_cursor(cursor, 2)
             when = parse_time(created)
+            # The bound on created_at alone is what the index (created_at, id) seeks to; the
+            # OR alone is only a filter, so a deep page would scan every row before it.
             query = query.where(
-                or_(c.created_at < when, and_(c.created_at == when, c.id < last_id))
+                c.created_at <= when,
+                or_(c.created_at < when, and_(c.created_at == when, c.id < last_id)),
             )
         rows = (await self.session.execute(query)).all()
         items = [_execution_from(r) for r in rows[:limit]]
