@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 PROJECTS = (
@@ -103,3 +104,30 @@ def test_a_bad_project_is_one_line_naming_the_file(cli) -> None:
     assert result.returncode == 1
     assert "job 'j' runs 'tap-nope', which the project does not define" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_extractor_extras_are_imported_and_a_dropped_job_is_left_in_flx(cli) -> None:
+    root = copy(cli, "extras")
+    manifest = root / "meltano.yml"
+    bindir = str(Path(sys.executable).parent)
+    manifest.write_text(manifest.read_text().replace("FLX_BIN", bindir))
+    first = cli("import", "meltano", str(root), "--wide")
+    assert "Not imported" not in first.stdout  # exit code 0: nothing left out
+    shown = json.loads(cli("pipeline", "show", "sample", "--json").stdout)
+    assert shown["state_path"] == str(root.resolve() / "extract" / "sample.state.json")
+    assert (shown["load_schema"], shown["select_filter"]) == ("tap_sample_raw", ["*", "!events"])
+    assert shown["schema_overrides"]["users"]["score"] == {"type": ["string", "null"]}
+    text = manifest.read_text()
+    manifest.write_text(text[: text.index("  loaders:")])  # the loader and the job are gone
+    dry = cli("import", "meltano", str(root), "--dry-run", "--wide")
+    assert "would left" not in dry.stdout
+    for name in ("target-sample-jsonl", "sample"):
+        line = next(x for x in dry.stdout.splitlines() if f" {name} " in x)
+        assert "left" in line and "removed from the project, left in FLX" in line
+    assert "FLX keeps them" in dry.stdout
+    plan = json.loads(cli("import", "meltano", str(root), "--json").stdout)
+    assert {(c["kind"], c["name"]) for c in plan["changes"] if c["action"] == "left"} == {
+        ("plugin", "target-sample-jsonl"),
+        ("pipeline", "sample"),
+    }
+    assert json.loads(cli("pipeline", "show", "sample", "--json").stdout)["name"] == "sample"

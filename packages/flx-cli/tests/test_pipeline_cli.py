@@ -207,7 +207,7 @@ def test_db_upgrade_and_downgrade_round_trip(tmp_path: Path) -> None:
     assert down.returncode == 0, down.stderr
     assert json.loads(down.stdout)["core"] is None
     up = flx("--json", "db", "upgrade", env=env)
-    assert json.loads(up.stdout)["core"] == "0004_core"
+    assert json.loads(up.stdout)["core"] == "0005_core"
 
 
 def test_pipeline_show_masks_secret_settings(runner: CliRunner) -> None:

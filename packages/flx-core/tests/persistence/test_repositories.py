@@ -64,6 +64,36 @@ async def test_pipeline_round_trip(uow_factory) -> None:
     assert abs(got.created_at - p.created_at) < timedelta(seconds=1)
 
 
+async def test_the_extractor_extras_of_a_pipeline_are_stored(uow_factory) -> None:
+    p = Pipeline.create(
+        name="extras",
+        extractor="tap-a",
+        loader="target-b",
+        schema_overrides={"users": {"score": {"type": ["string", "null"]}}},
+        catalog_path="/srv/catalog.json",
+        state_path="/srv/state.json",
+        load_schema="raw",
+        select_filter=["users", "!events"],
+    )
+    async with uow_factory() as uow:
+        await uow.pipelines.add(p)
+        await uow.commit()
+    async with uow_factory() as uow:
+        got = await uow.pipelines.get_by_name("extras")
+        assert got is not None
+        assert got.model_dump(exclude={"created_at", "updated_at"}) == p.model_dump(
+            exclude={"created_at", "updated_at"}
+        )
+        uow.track(got)
+        got.update(catalog_path=None, select_filter=[])
+        await uow.pipelines.save(got)
+        await uow.commit()
+    async with uow_factory() as uow:
+        again = await uow.pipelines.get_by_name("extras")
+    assert again is not None and (again.catalog_path, again.select_filter) == (None, [])
+    assert again.state_path == "/srv/state.json"
+
+
 async def test_duplicate_name_raises_already_exists(uow_factory) -> None:
     async with uow_factory() as uow:
         await uow.pipelines.add(Pipeline(name="demo", extractor="a", loader="b"))

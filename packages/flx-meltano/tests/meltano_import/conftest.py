@@ -37,6 +37,15 @@ def wrapper(directory: Path, name: str, script: str) -> Path:
     return path
 
 
+def with_flx_connectors(root: Path) -> Path:
+    """A copy of a test project whose executables name ``FLX_BIN`` (FLX's built-in
+    connectors): the folder of this Python's console scripts put in their place, so that
+    both FLX and Meltano run them."""
+    manifest = root / "meltano.yml"
+    manifest.write_text(manifest.read_text().replace("FLX_BIN", str(Path(sys.executable).parent)))
+    return root
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Callable[[str], Path]:
     """A copy of the test project ``name``; its directory."""

@@ -18,9 +18,13 @@ from typing import Any
 
 import pytest
 
-from flx_meltano import read_project, read_states
+from flx_core.bootstrap import Runtime
+from flx_core.domain import ExecutionStatus, Principal
+from flx_meltano import ApplyMeltanoImport, RunPipeline, read_project, read_states
+from flx_meltano.catalog import apply_schema, read_catalog_file, run_catalog
+from flx_meltano.connectors.tap_sample import discover
 
-from .conftest import PROJECTS
+from .conftest import PROJECTS, with_flx_connectors
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "flx-tests" / "meltano"
 REPO = Path(__file__).resolve().parents[4]
@@ -244,3 +248,76 @@ def test_a_project_moves_in_and_its_first_flx_run_goes_on_from_meltanos_bookmark
     with psycopg.connect(postgres_url) as conn:
         copied = conn.execute(f"SELECT min(id), count(*) FROM dst_{schema}.items").fetchone()
     assert copied == (120, 31)
+
+
+def _catalog_summary(catalog: dict[str, Any]) -> dict[str, Any]:
+    """Per stream: its selection, its properties' selections and their schemas."""
+    out = {}
+    for stream in catalog["streams"]:
+        entries = {tuple(m["breadcrumb"]): m["metadata"] for m in stream["metadata"]}
+        out[stream["tap_stream_id"]] = (
+            entries[()].get("selected"),
+            {k[-1]: v.get("selected") for k, v in entries.items() if k},
+            stream["schema"]["properties"],
+        )
+    return out
+
+
+def _flx_catalog(root: Path, environment: str) -> dict[str, Any]:
+    """The catalog an FLX run of the imported pipeline hands the tap."""
+    (pipeline,) = read_project(root, environment=environment).pipelines
+    if pipeline.catalog_path:
+        provided = read_catalog_file(pipeline.catalog_path)
+        return run_catalog(provided, select_filter=pipeline.select_filter, provided=True)
+    return run_catalog(
+        apply_schema(discover(), pipeline.schema_overrides),
+        select=pipeline.select,
+        metadata=pipeline.metadata,
+        select_filter=pipeline.select_filter,
+    )
+
+
+async def test_the_extractor_extras_apply_as_meltano_applies_them(
+    meltano: Path, tmp_path: Path, runtime: Runtime, flx_home: Path
+) -> None:
+    """schema, catalog, state, load_schema and select_filter: the values Meltano resolves,
+    the catalog it hands the tap (discovered, and a catalog file), and a run that has both
+    a stored state and a state file (the file wins in both)."""
+    root = tmp_path / "project"
+    shutil.copytree(PROJECTS / "extras", root)
+    with_flx_connectors(root)
+    extras = meltano_json(meltano, root, "config", "print", "tap-sample", "--extras")
+    (pipeline,) = read_project(root).pipelines
+    assert pipeline.schema_overrides == extras["_schema"]
+    assert pipeline.select_filter == extras["_select_filter"]
+    assert pipeline.load_schema == extras["_load_schema"]
+    assert pipeline.state_path == str(root.resolve() / extras["_state"])
+    for environment in ("dev", "fixed"):
+        theirs = meltano_json(
+            meltano, root, f"--environment={environment}", "invoke", "--dump=catalog", "tap-sample"
+        )
+        assert _catalog_summary(_flx_catalog(root, environment)) == _catalog_summary(theirs)
+    # A stored state at users' row 0, the state file at row 2: Meltano starts from the file.
+    stored = {"replication_key": "updated_at", "replication_key_value": "2026-01-01T00:00:00Z"}
+    state_id = "dev:tap-sample-to-target-sample-jsonl"
+    singer_state = {"singer_state": {"bookmarks": {"users": stored}}}
+    meltano_output(meltano, root, "state", "set", "--force", state_id, json.dumps(singer_state))
+    meltano_output(meltano, root, "run", "sample")
+    written = {p.stem: p.read_text().count("\n") for p in (root / "tap_sample_raw").iterdir()}
+    assert written == {"users": 7, "orders": 10}
+    # FLX, with Meltano's state imported: past the file's bookmark, and still not used.
+    imported = await runtime.app.execute(
+        ApplyMeltanoImport(path=str(root), state_from=str(root / ".meltano" / "meltano.db")),
+        principal=Principal.system(),
+    )
+    assert imported.ok and not imported.value.partial, imported.message
+    requested = await runtime.app.execute(
+        RunPipeline(pipeline="sample"), principal=Principal.system()
+    )
+    assert requested.ok and runtime.executor is not None, requested.message
+    done = await runtime.executor.wait(requested.value.id)
+    assert done.status is ExecutionStatus.SUCCEEDED, done.error
+    assert done.stream_counts == written
+    assert any("starts from the state file" in w for w in done.warnings)
+    ours = {p.stem: p.read_text().count("\n") for p in (flx_home / "tap_sample_raw").iterdir()}
+    assert ours == written

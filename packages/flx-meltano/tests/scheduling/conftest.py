@@ -48,6 +48,7 @@ async def scheduler_process(url: str, clock: FakeClock, executor: RecordingExecu
     """A scheduler process's application on ``url`` whose engine hands runs to ``executor``
     (the engine's handlers bound as its module factory binds them, but to that executor)."""
     import flx_meltano.module  # noqa: F401  (registers the engine's handlers)
+    from flx_meltano.application.install_jobs import InstallJobRunner
     from flx_meltano.application.module import handlers, state_store
     from flx_meltano.logs import log_store
 
@@ -59,6 +60,7 @@ async def scheduler_process(url: str, clock: FakeClock, executor: RecordingExecu
         logs=log_store(wiring),
         executor=executor,
         background=True,  # a scheduler outlives the runs it hands over
+        install_jobs=InstallJobRunner(settings),
     )
     engine.executor = executor
     return await bootstrap(

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 #: Exit code of an import that left something of the project out (listed with reasons).
 EXIT_PARTIAL = 3
+#: Extractor extras a created pipeline's line names (the others are in --json).
+_SHOWN_EXTRAS = ("catalog_path", "state_path", "load_schema")
 
 
 @click.group("import")
@@ -55,7 +57,8 @@ def _describe(change: Any) -> str:
         d = change.detail
         steps = " | ".join([d["extractor"], *d["mappers"], d["loader"]])
         when = f", schedule {d['schedule']}" if d.get("schedule") else ""
-        return f"{steps}{when}, state id {d['state_id']} ({d['source']})"
+        extras = "".join(f", {k} {d[k]}" for k in _SHOWN_EXTRAS if d.get(k))
+        return f"{steps}{when}, state id {d['state_id']}{extras} ({d['source']})"
     if change.kind == "plugin" and change.action == "create":
         return str(change.detail["type"])
     if change.action == "update":
@@ -63,15 +66,17 @@ def _describe(change: Any) -> str:
     return ""
 
 
+def _action(action: str, dry_run: bool) -> str:
+    """``would create`` in a dry run; what FLX leaves as it is reads the same in both."""
+    return "would " + action if dry_run and action != "left" else action
+
+
 def _print(plan: ImportPlan, dry_run: bool, wide: bool) -> None:
     where = Path(plan.project).parent.name
     print_table(
         f"Meltano project {where} (environment: {plan.environment or 'none'})",
         [Column("kind", "fixed"), Column("name", "fixed"), Column("action", "fixed"), "detail"],
-        [
-            (c.kind, c.name, "would " + c.action if dry_run else c.action, _describe(c))
-            for c in plan.changes
-        ],
+        [(c.kind, c.name, _action(c.action, dry_run), _describe(c)) for c in plan.changes],
         wide=wide,
     )
     if plan.unsupported:
@@ -88,6 +93,13 @@ def _print(plan: ImportPlan, dry_run: bool, wide: bool) -> None:
     else:
         counts = {a: sum(c.action == a for c in plan.changes) for a in ("create", "update")}
         say(f"imported: {counts['create']} created, {counts['update']} updated")
+    left = [c for c in plan.changes if c.action == "left"]
+    if left:
+        say(
+            f"{len(left)} plugin(s) or pipeline(s) an earlier import created are no longer in "
+            "the project; FLX keeps them (`flx pipeline delete NAME`, `flx plugin remove NAME` "
+            "delete them)"
+        )
 
 
 @importer.command("meltano")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from flx_cli.commands import pipeline_builder
+from flx_cli.commands.pipeline_extras import extras_fields, extras_options, file_paths
 from flx_cli.context import CliContext, fail, pass_cli, unwrap
 from flx_cli.output import (
     Column,
@@ -138,6 +139,7 @@ def run_policy(**given: Any) -> dict[str, Any]:
     type=click.Path(path_type=Path, dir_okay=False),
     help="YAML file with the pipeline fields (options override it).",
 )
+@extras_options(clearing=False)
 @run_policy_options
 @json_option
 @pass_cli
@@ -155,15 +157,22 @@ def create(
     tags: tuple[str, ...],
     disabled: bool,
     file: Path | None,
+    schemas: tuple[str, ...],
+    catalog_path: str | None,
+    state_path: str | None,
+    load_schema: str | None,
+    select_filters: tuple[str, ...],
     **policy: Any,
 ) -> None:
     """Create pipeline NAME: extractor -> mappers -> loader.
 
     With no argument at all on a terminal, an interactive builder asks for each part.
+    --schema, --catalog, --state-file, --load-schema and --select-filter are Meltano's
+    extractor extras of the same names.
     """
     if pipeline_builder.wanted(click.get_current_context(), cli):
         return pipeline_builder.build(cli)
-    fields: dict[str, Any] = load_pipeline_file(file) if file else {}
+    fields: dict[str, Any] = file_paths(load_pipeline_file(file), file) if file else {}
     overrides = {
         "name": name,
         "extractor": extractor,
@@ -176,6 +185,7 @@ def create(
         "tags": list(tags) or None,
     }
     fields.update({k: v for k, v in overrides.items() if v is not None})
+    fields.update(extras_fields(schemas, catalog_path, state_path, load_schema, select_filters))
     fields.update(run_policy(**policy))
     if disabled:
         fields["enabled"] = False
@@ -345,6 +355,7 @@ def _update(
     default=None,
     help="Refuse the update if the pipeline is no longer at this version.",
 )
+@extras_options(clearing=True)
 @run_policy_options
 @json_option
 @pass_cli
@@ -362,10 +373,26 @@ def update(
     description: str | None,
     tags: tuple[str, ...],
     expected_version: int | None,
+    schemas: tuple[str, ...],
+    catalog_path: str | None,
+    state_path: str | None,
+    load_schema: str | None,
+    select_filters: tuple[str, ...],
+    no_schema: bool,
+    no_select_filter: bool,
     **policy: Any,
 ) -> None:
     """Change fields of pipeline NAME."""
     changes: dict[str, Any] = run_policy(**policy)
+    changes |= extras_fields(
+        schemas,
+        catalog_path,
+        state_path,
+        load_schema,
+        select_filters,
+        no_schema=no_schema,
+        no_select_filter=no_select_filter,
+    )
     for key, value in (
         ("extractor", extractor),
         ("loader", loader),

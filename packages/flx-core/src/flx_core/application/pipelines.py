@@ -11,9 +11,9 @@ from flx_core.application.messages import Command, Query
 from flx_core.application.modules import ApplicationModule
 from flx_core.domain.errors import AlreadyExists, ConcurrencyConflict, NotFound
 from flx_core.domain.pipeline import Pipeline
-from flx_core.domain.secrets import keep_masked
 from flx_core.domain.ports import Page, PipelineFilter, UnitOfWork
 from flx_core.domain.pydantic_base import ServiceResult
+from flx_core.domain.secrets import keep_masked
 from flx_core.domain.security import Permission
 
 module = ApplicationModule("core")
@@ -41,6 +41,32 @@ class CreatePipeline(Command):
     queue: str | None = None
     timezone: str = "UTC"
     catchup: Literal["skip", "all"] = "skip"
+    # Meltano's extractor extras schema, catalog, state, load_schema and select_filter.
+    schema_overrides: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="JSON schemas of catalog properties, by stream and property pattern: "
+        '{"users": {"score": {"type": ["string", "null"]}}}',
+    )
+    catalog_path: str | None = Field(
+        default=None,
+        description="Absolute path of a catalog file used instead of discovery "
+        "(select, metadata and schema overrides are then not applied)",
+    )
+    state_path: str | None = Field(
+        default=None,
+        description="Absolute path of a state file each run starts from instead of the "
+        "stored state",
+    )
+    load_schema: str | None = Field(
+        default=None,
+        description="Schema the loader writes to: the value of $MELTANO_EXTRACT__LOAD_SCHEMA "
+        "in its settings (default: the extractor's namespace)",
+    )
+    select_filter: list[str] = Field(
+        default_factory=list,
+        description="Stream patterns applied after the selection ('users', '!events'): "
+        "streams they leave out are not extracted",
+    )
 
 
 class UpdatePipeline(Command):

@@ -35,8 +35,8 @@ from flx_core.domain.pydantic_base import (
 from flx_core.domain.secrets import (
     MASK as MASK,
     has_inline_secret as has_inline_secret,
-    looks_secret as looks_secret,
     keep_masked as keep_masked,
+    looks_secret as looks_secret,
     mask_inline_secrets as mask_inline_secrets,
     mask_settings as mask_settings,
 )

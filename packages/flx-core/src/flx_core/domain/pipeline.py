@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from pathlib import PurePath
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -36,6 +37,11 @@ UPDATABLE_FIELDS = frozenset(
         "queue",
         "timezone",
         "catchup",
+        "schema_overrides",
+        "catalog_path",
+        "state_path",
+        "load_schema",
+        "select_filter",
     }
 )
 
@@ -73,6 +79,23 @@ class Pipeline(DomainAggregateRoot):
     timezone: str = "UTC"
     #: After scheduler downtime: fire once for what was missed (``skip``) or every time.
     catchup: Literal["skip", "all"] = "skip"
+    #: JSON schemas laid over the discovered catalog's properties, as Meltano's ``schema``
+    #: extra: ``{"users": {"score": {"type": ["string", "null"]}}}`` (stream and property
+    #: globs; a property the stream lacks is added).
+    schema_overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    #: A catalog file the extractor gets instead of a discovered one (Meltano's ``catalog``
+    #: extra): absolute, read on the machine that runs the pipeline.
+    catalog_path: str | None = None
+    #: A state file the extractor starts from instead of the stored state (Meltano's
+    #: ``state`` extra): absolute, read on the machine that runs the pipeline.
+    state_path: str | None = None
+    #: The schema the loader writes to (Meltano's ``load_schema`` extra): loader settings
+    #: that reference ``$MELTANO_EXTRACT__LOAD_SCHEMA`` get it; the extractor's namespace
+    #: when unset.
+    load_schema: str | None = Field(default=None, max_length=255)
+    #: Stream filters applied after the selection (Meltano's ``select_filter`` extra):
+    #: ``users``, ``order*``, ``!events``; they only ever deselect streams.
+    select_filter: list[str] = Field(default_factory=list)
     created_at: datetime = Field(default_factory=utc_now)
     updated_at: datetime = Field(default_factory=utc_now)
 
@@ -97,6 +120,52 @@ class Pipeline(DomainAggregateRoot):
         for rule in v:
             if not rule.strip().lstrip("!"):
                 raise ValueError("empty select rule")
+        return [r.strip() for r in v]
+
+    @field_validator("schema_overrides")
+    @classmethod
+    def _schema_overrides(cls, v: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for stream, properties in v.items():
+            if not stream.strip():
+                raise ValueError("a schema override has an empty stream pattern")
+            if not isinstance(properties, dict):
+                raise ValueError(
+                    f"schema override {stream!r} must map property names to JSON schemas"
+                )
+            for name, schema in properties.items():
+                if not name.strip():
+                    raise ValueError(f"schema override {stream!r} has an empty property name")
+                if not isinstance(schema, dict):
+                    raise ValueError(
+                        f"schema override '{stream}.{name}' must be a JSON schema (an object)"
+                    )
+        return v
+
+    @field_validator("catalog_path", "state_path")
+    @classmethod
+    def _file_path(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        if not PurePath(v.strip()).is_absolute():
+            raise ValueError(
+                f"{v!r} is not an absolute path (the run reads it on the machine that runs it)"
+            )
+        return v.strip()
+
+    @field_validator("load_schema")
+    @classmethod
+    def _load_schema(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        return v.strip()
+
+    @field_validator("select_filter")
+    @classmethod
+    def _select_filter(cls, v: list[str]) -> list[str]:
+        for rule in v:
+            body = rule.strip().removeprefix("!")
+            if not body.strip() or body.startswith("!"):
+                raise ValueError(f"select filter {rule!r} names no stream")
         return [r.strip() for r in v]
 
     @field_validator("timezone")

@@ -177,7 +177,7 @@ def keep_masked(new: Any, old: Any) -> Any:
         return {k: keep_masked(v, old[k]) if k in old else v for k, v in new.items()}
     if new == MASK and old not in (None, ""):
         return old
-    if isinstance(new, str) and isinstance(old, str) and MASK in new:
-        if new == mask_url_password(old):
-            return old
+    masked_url = isinstance(new, str) and isinstance(old, str) and MASK in new
+    if masked_url and new == mask_url_password(old):
+        return old
     return new

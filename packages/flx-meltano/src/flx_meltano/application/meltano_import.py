@@ -19,20 +19,27 @@ from flx_core.application import (
     UpdatePlugin,
 )
 from flx_core.domain import Permission, ServiceResult, ValidationFailed
-from flx_core.domain.ports import StateStorePort
+from flx_core.domain.ports import EventFilter, StateStorePort
 from flx_meltano.application.module import handlers
 from flx_meltano.application.state import SetState
 from flx_meltano.meltano_project import (
     IMPORTED_NOTE,
     Change,
     Current,
+    ImportedProject,
     ImportPlan,
     MeltanoProject,
+    MeltanoProjectImported,
     ProjectError,
+    created_before,
     plan_import,
+    project_key,
     read_project,
     read_states,
 )
+
+#: Earlier imports of a project read back for the plan (the most recent first).
+_EARLIER_IMPORTS = 1000
 
 
 class MeltanoSource(Message):
@@ -64,8 +71,9 @@ class ApplyMeltanoImport(MeltanoSource, Command):
 async def current_of(
     ctx: HandlerContext, store: StateStorePort, project: MeltanoProject
 ) -> Current:
-    """What FLX holds of the names the project uses, read in a unit of work of its own (the
-    commands of the apply each run in theirs)."""
+    """What FLX holds of the names the project uses, and of those that earlier imports of
+    the project created, read in a unit of work of its own (the commands of the apply each
+    run in theirs)."""
     current = Current()
     async with ctx.uow_factory() as uow:
         for spec in project.plugins:
@@ -76,6 +84,18 @@ async def current_of(
             existing = await uow.pipelines.get_by_name(pipe.name)
             if existing is not None:
                 current.pipelines[pipe.name] = existing
+        earlier = await uow.events.list(
+            EventFilter(
+                aggregate_id=project_key(project.path, project.project_id),
+                event_type=MeltanoProjectImported.event_type(),
+            ),
+            limit=_EARLIER_IMPORTS,
+        )
+        created = created_before(e.payload for e in earlier)
+        current.created_before = {
+            "plugin": {n for n in created["plugin"] if await uow.plugins.get_by_name(n)},
+            "pipeline": {n for n in created["pipeline"] if await uow.pipelines.get_by_name(n)},
+        }
     for state_id in {p.state_id for p in project.pipelines}:
         version = await store.get(state_id)
         if version is not None:
@@ -121,14 +141,37 @@ async def apply_meltano_import(
     cmd: ApplyMeltanoImport, ctx: HandlerContext, *, store: StateStorePort
 ) -> ServiceResult[ImportPlan]:
     plan = await make_plan(cmd, ctx, store)
-    for change in plan.changes:
-        command = command_for(change)
-        if command is None:
-            continue
-        result = await ctx.app.execute(command, principal=ctx.principal)
-        if not result.ok:
-            raise ValidationFailed(
-                f"{change.kind} {change.name!r} could not be {change.action}d: {result.message}",
-                **{change.kind: change.name},
-            )
+    done: dict[tuple[str, str], list[str]] = {}
+    try:
+        for change in plan.changes:
+            command = command_for(change)
+            if command is None:
+                continue
+            result = await ctx.app.execute(command, principal=ctx.principal)
+            if not result.ok:
+                raise ValidationFailed(
+                    f"{change.kind} {change.name!r} could not be {change.action}d: "
+                    f"{result.message}",
+                    **{change.kind: change.name},
+                )
+            done.setdefault((change.kind, change.action), []).append(change.name)
+    finally:
+        if done:
+            await _record(plan, done, ctx)
     return ServiceResult.success(plan.model_copy(update={"applied": True}))
+
+
+async def _record(
+    plan: ImportPlan, done: dict[tuple[str, str], list[str]], ctx: HandlerContext
+) -> None:
+    """Record what the apply changed on the project, in a transaction of its own: it holds
+    also when a later change failed (the earlier ones are committed)."""
+    project = ImportedProject(id=project_key(plan.project, plan.project_id))
+    project.imported(plan.project, plan.environment, done)
+    async with ctx.uow_factory() as uow:
+        uow.actor = ctx.principal.subject
+        uow.track(project)
+        await uow.commit()
+        events = uow.collect_new_events()
+    for event in events:
+        await ctx.app.publish(event, principal=ctx.principal)

@@ -34,13 +34,15 @@ from flx_meltano.application.module import handlers
 from flx_meltano.catalog import (
     CatalogError,
     DiscoveryError,
+    SchemaOverrideError,
     SelectPatternError,
     StreamSelection,
-    apply_metadata,
-    apply_selection,
+    apply_schema,
     catalog_cache_file,
     discover,
     list_selection,
+    read_catalog_file,
+    run_catalog,
     unmatched_rules,
 )
 from flx_meltano.catalog.cache import read_cache
@@ -53,7 +55,17 @@ from flx_meltano.runner import PrivateFiles, RunnerError
 #: Capabilities that make a tap take a catalog (only then do select rules apply).
 CATALOG_CAPABILITIES = frozenset({Capability.CATALOG.value, Capability.PROPERTIES.value})
 #: Fields of a pipeline update after which its rules are checked again.
-CHECKED_CHANGES = frozenset({"select", "metadata", "extractor", "config"})
+CHECKED_CHANGES = frozenset(
+    {
+        "select",
+        "metadata",
+        "extractor",
+        "config",
+        "schema_overrides",
+        "select_filter",
+        "catalog_path",
+    }
+)
 
 
 class DiscoveryFailed(DomainError):
@@ -67,9 +79,11 @@ class ListStreams(Query):
     select rules and metadata pick of them (as ``meltano select --list --all``).
 
     Discovery runs as a run does (same config, same cache file); ``refresh`` runs it again.
-    ``config``, ``select`` and ``metadata`` stand in for the pipeline's own (to try rules,
-    or for a pipeline not created yet). Discovery starts the tap with the pipeline's
-    credentials, so it needs the permission to run pipelines.
+    A pipeline's schema overrides and select filter apply as in its runs, and a pipeline
+    with a catalog file lists that file instead. ``config``, ``select`` and ``metadata``
+    stand in for the pipeline's own (to try rules, or for a pipeline not created yet).
+    Discovery starts the tap with the pipeline's credentials, so it needs the permission to
+    run pipelines.
     """
 
     permission = Permission.PIPELINE_RUN
@@ -178,28 +192,40 @@ async def list_streams(
     named = pipeline.name if pipeline is not None else None
     pipeline, select, metadata = _candidate(pipeline, plugin, qry)
     command, config, cache = catalog_source(plugin, pipeline, settings, os.environ)
-    cached = not qry.refresh and read_cache(cache) is not None
+    provided = pipeline.catalog_path if pipeline is not None else None
+    cached = provided is None and not qry.refresh and read_cache(cache) is not None
     home = settings.home_path
     home.mkdir(parents=True, exist_ok=True)
+    schema = pipeline.schema_overrides if pipeline is not None else {}
+    select_filter = pipeline.select_filter if pipeline is not None else []
     try:
-        with PrivateFiles(prefix=f"flx-discover-{plugin.name}-") as files:
-            config_path = files.write_json("config.json", config)
-            discovered = await discover(
-                command,
-                config_path,
-                cache_path=cache,
-                refresh=qry.refresh,
-                name=plugin.name,
-                cwd=home,
+        if provided is not None:
+            applied = run_catalog(
+                read_catalog_file(provided), select_filter=select_filter, provided=True
             )
-        applied = apply_metadata(apply_selection(discovered, select), metadata)
-        unmatched = unmatched_rules(discovered, select, metadata, tap=plugin.name)
+            unmatched = []
+        else:
+            with PrivateFiles(prefix=f"flx-discover-{plugin.name}-") as files:
+                config_path = files.write_json("config.json", config)
+                discovered = await discover(
+                    command,
+                    config_path,
+                    cache_path=cache,
+                    refresh=qry.refresh,
+                    name=plugin.name,
+                    cwd=home,
+                )
+            shaped = apply_schema(discovered, schema)
+            applied = run_catalog(
+                shaped, select=select, metadata=metadata, select_filter=select_filter
+            )
+            unmatched = unmatched_rules(shaped, select, metadata, tap=plugin.name)
         streams = [_stream(s, applied) for s in list_selection(applied)]
     except DiscoveryError as exc:
         raise DiscoveryFailed(str(exc), plugin=plugin.name) from None
     except RunnerError as exc:
         raise ValidationFailed(str(exc), plugin=plugin.name) from None
-    except (SelectPatternError, CatalogError) as exc:
+    except (SelectPatternError, CatalogError, SchemaOverrideError) as exc:
         raise ValidationFailed(str(exc), plugin=plugin.name) from None
     return ServiceResult.success(
         StreamsListing(
@@ -253,18 +279,25 @@ async def refuse_rules_matching_nothing(
     it (each named with the closest stream or property)."""
     if isinstance(cmd, UpdatePipeline) and not CHECKED_CHANGES & set(cmd.changes):
         return
+    try:
+        parse_patterns(list(value.select_filter))
+    except SelectPatternError as exc:
+        raise ValidationFailed(f"select filter: {exc}", pipeline=value.name) from None
     if not value.select and not value.metadata:
         return
     try:
         parse_patterns(list(value.select))
     except SelectPatternError as exc:
         raise ValidationFailed(str(exc), pipeline=value.name) from None
+    if value.catalog_path is not None:
+        return  # a catalog file is used as it is: rules do not apply to it
     catalog, plugin = await _cached_catalog(value, ctx, settings)
     if catalog is None or plugin is None:
         return
     try:
-        messages = unmatched_rules(catalog, value.select, value.metadata, tap=plugin.name)
-    except (SelectPatternError, CatalogError):
+        shaped = apply_schema(catalog, value.schema_overrides)
+        messages = unmatched_rules(shaped, value.select, value.metadata, tap=plugin.name)
+    except (SelectPatternError, CatalogError, SchemaOverrideError):
         return
     if messages:
         raise ValidationFailed(

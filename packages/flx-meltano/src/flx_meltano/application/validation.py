@@ -11,7 +11,9 @@ from flx_core.config import FlxSettings
 from flx_core.domain import DomainError, Permission, PluginType, ServiceResult
 from flx_meltano.application.module import handlers
 from flx_meltano.catalog.patterns import parse_patterns
+from flx_meltano.catalog.rules import read_catalog_file
 from flx_meltano.engine.commands import plugin_command
+from flx_meltano.engine.incoming_state import read_state_file
 from flx_meltano.plugin_settings import resolve_config
 
 
@@ -62,10 +64,21 @@ async def validate_pipeline(
                 check()
             except DomainError as exc:
                 problems.append(exc.message)
-    try:
-        parse_patterns(pipeline.select)
-    except (DomainError, ValueError) as exc:
-        problems.append(f"select: {getattr(exc, 'message', exc)}")
+    for what, rules in (("select", pipeline.select), ("select_filter", pipeline.select_filter)):
+        try:
+            parse_patterns(rules)
+        except (DomainError, ValueError) as exc:
+            problems.append(f"{what}: {getattr(exc, 'message', exc)}")
+    # The files are read where the run goes: checked here for the embedded default.
+    for path, read in (
+        (pipeline.catalog_path, read_catalog_file),
+        (pipeline.state_path, read_state_file),
+    ):
+        try:
+            if path is not None:
+                read(path)
+        except ValueError as exc:
+            problems.append(str(exc))
     return ServiceResult.success(
         PipelineValidation(pipeline=pipeline.name, valid=not problems, problems=problems)
     )

@@ -4,7 +4,9 @@
     catalog = apply_metadata(apply_selection(catalog, ["users.*", "!users.password"]),
                              {"users": {"replication-method": "INCREMENTAL"}})
 
-Selection first, then metadata, so a metadata override has the last word.
+Selection first, then metadata, so a metadata override has the last word. A run applies
+the whole of Meltano's rules with ``run_catalog`` (schema overrides before the selection,
+the select filter after it; a catalog file gets the filter only).
 ``unmatched_rules(catalog, select, metadata)`` names the rules and keys that match nothing.
 """
 
@@ -22,6 +24,15 @@ from flx_meltano.catalog.patterns import (
     SelectPattern as SelectPattern,
     SelectPatternError as SelectPatternError,
 )
+from flx_meltano.catalog.rules import (
+    read_catalog_file as read_catalog_file,
+    run_catalog as run_catalog,
+)
+from flx_meltano.catalog.schema import (
+    SchemaOverrideError as SchemaOverrideError,
+    apply_schema as apply_schema,
+)
+from flx_meltano.catalog.select_filter import apply_select_filter as apply_select_filter
 from flx_meltano.catalog.selection import (
     PropertySelection as PropertySelection,
     StreamSelection as StreamSelection,
@@ -36,10 +47,13 @@ __all__ = [
     "CatalogError",
     "DiscoveryError",
     "PropertySelection",
+    "SchemaOverrideError",
     "SelectPattern",
     "SelectPatternError",
     "StreamSelection",
     "apply_metadata",
+    "apply_schema",
+    "apply_select_filter",
     "apply_selection",
     "catalog_cache_file",
     "catalog_fingerprint",
@@ -47,5 +61,7 @@ __all__ = [
     "discover",
     "discover_catalog",
     "list_selection",
+    "read_catalog_file",
+    "run_catalog",
     "unmatched_rules",
 ]

@@ -3,7 +3,8 @@
 Config: ``rows`` (per stream, default 1000), ``seed`` (default 42), ``start_date`` (ISO,
 default 2026-01-01), ``streams`` (default all), ``batch_size`` (rows between STATE messages,
 default 10000). Rows are a function of (seed, index): a rerun with the same ``rows`` emits
-nothing past the bookmark, a larger ``rows`` emits only the new rows.
+nothing past the bookmark, a larger ``rows`` emits only the new rows. Given a catalog, its
+SCHEMA messages carry the catalog's schemas (of the selected properties), as SDK taps do.
 """
 
 from __future__ import annotations
@@ -77,6 +78,18 @@ def selection(catalog: dict[str, Any] | None) -> dict[str, set[str] | None]:
     return chosen
 
 
+def catalog_schemas(catalog: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """The schema the catalog gives each stream: SCHEMA messages carry it, as SDK taps do,
+    so that a catalog's schema overrides reach the target."""
+    schemas: dict[str, dict[str, Any]] = {}
+    for entry in (catalog or {}).get("streams", []):
+        name = entry.get("tap_stream_id") or entry.get("stream")
+        schema = entry.get("schema")
+        if name in SCHEMAS and isinstance(schema, dict) and schema.get("properties"):
+            schemas[name] = schema
+    return schemas
+
+
 def _int(config: dict[str, Any], key: str, default: int) -> int:
     value = config.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int | str):
@@ -116,6 +129,7 @@ def main(argv: list[str] | None = None) -> None:
     catalog = read_json_file(str(catalog_file), "catalog", PROGRAM) if catalog_file else None
     state = read_json_file(str(args["state"]), "state", PROGRAM) if args.get("state") else {}
     wanted = selection(catalog)
+    schemas = catalog_schemas(catalog)
     only = config.get("streams")
     if only:
         unknown = set(only) - set(SCHEMAS)
@@ -126,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
     out = sys.stdout.buffer
     dumps = orjson.dumps
     for stream, props in wanted.items():
-        schema = SCHEMAS[stream]
+        schema = schemas.get(stream, SCHEMAS[stream])
         if props is not None:
             schema = {
                 **schema,

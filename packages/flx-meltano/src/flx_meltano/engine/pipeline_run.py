@@ -31,6 +31,7 @@ from flx_core.domain import (
     PluginType,
 )
 from flx_core.domain.ports import LogStorePort, RunRequest, StateStorePort, UnitOfWork
+from flx_meltano.engine.incoming_state import incoming_state
 from flx_meltano.engine.lifecycle import ExecutionLifecycle, Turn
 from flx_meltano.engine.observer import RunObservers
 from flx_meltano.engine.plan import planned_run
@@ -139,7 +140,9 @@ class PipelineRun:
             self.observer.started(execution)
             log.info("run_started", pipeline=pipeline.name, execution_id=execution.id)
             stored = None if request.full_refresh else await self.store.get(pipeline.state_id)
-            base_state = stored.value if stored else {}
+            base_state, hidden = incoming_state(pipeline, stored, full_refresh=request.full_refresh)
+            if hidden is not None:
+                self._warn(hidden)
             committer = StateCommitter(
                 self.store,
                 pipeline.state_id,

@@ -1,6 +1,12 @@
 """Reading a Meltano project (meltano.yml, includes, environments, lock files, jobs and
 schedules) and its states into what FLX imports."""
 
+from flx_meltano.meltano_project.ledger import (
+    ImportedProject as ImportedProject,
+    MeltanoProjectImported as MeltanoProjectImported,
+    created_before as created_before,
+    project_key as project_key,
+)
 from flx_meltano.meltano_project.model import (
     MeltanoProject as MeltanoProject,
     PipelineSpec as PipelineSpec,

@@ -29,9 +29,15 @@ class PluginSpec(Spec):
     settings: list[PluginSetting] = Field(default_factory=list)
     config: dict[str, Any] = Field(default_factory=dict)
     capabilities: list[str] = Field(default_factory=list)
-    #: Extractor extras that a pipeline carries (``select``, ``metadata``).
+    #: Extractor extras that a pipeline carries (``select``, ``metadata``, ``schema``,
+    #: ``catalog``, ``state``, ``load_schema``, ``select_filter``); the paths absolute.
     select: list[str] = Field(default_factory=list)
     metadata: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    schema_overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    catalog: str | None = None
+    state: str | None = None
+    load_schema: str | None = None
+    select_filter: list[str] = Field(default_factory=list)
     #: Mapper mappings: mapping name -> its config.
     mappings: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
@@ -49,6 +55,11 @@ class PipelineSpec(Spec):
     metadata: dict[str, dict[str, Any]] = Field(default_factory=dict)
     schedule: str | None = None
     state_id: str = ""
+    schema_overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    catalog_path: str | None = None
+    state_path: str | None = None
+    load_schema: str | None = None
+    select_filter: list[str] = Field(default_factory=list)
 
 
 class Unsupported(Spec):
@@ -61,6 +72,8 @@ class Unsupported(Spec):
 
 class MeltanoProject(Spec):
     path: str
+    #: meltano.yml's ``project_id``, when it has one.
+    project_id: str | None = None
     environment: str | None = None
     plugins: list[PluginSpec] = Field(default_factory=list)
     pipelines: list[PipelineSpec] = Field(default_factory=list)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from flx_meltano.meltano_project.env_refs import references
 from flx_meltano.meltano_project.model import PipelineSpec, PluginSpec, ProjectError, Unsupported
 
 #: Cron aliases FLX takes as they are.
@@ -88,6 +89,12 @@ class PipelineBuilder:
             select=tap.select,
             metadata=tap.metadata,
             state_id=state_id(self.environment, extractor, loader, self.suffix),
+            schema_overrides=tap.schema_overrides,
+            # A value still holding a $VAR is listed as not imported, and left out.
+            catalog_path=None if references(tap.catalog) else tap.catalog,
+            state_path=None if references(tap.state) else tap.state,
+            load_schema=None if references(tap.load_schema) else tap.load_schema,
+            select_filter=tap.select_filter,
         )
         self.by_job.setdefault(job, []).append(name)
 

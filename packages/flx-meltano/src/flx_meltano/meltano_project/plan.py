@@ -15,6 +15,7 @@ from flx_core.domain.plugin import PLUGIN_UPDATABLE, Plugin
 from flx_core.domain.ports import StateVersion
 from flx_core.domain.secrets import looks_secret, mask_settings
 from flx_core.domain.value_objects import CronExpression, PluginSetting, SettingKind
+from flx_meltano.meltano_project.ledger import LEFT_REASON
 from flx_meltano.meltano_project.model import (
     MeltanoProject,
     PipelineSpec,
@@ -34,9 +35,17 @@ _PIPELINE_FIELDS = (
     "metadata",
     "schedule",
     "state_id",
+    "schema_overrides",
+    "catalog_path",
+    "state_path",
+    "load_schema",
+    "select_filter",
 )
 
-Action = Literal["create", "update", "unchanged", "kept"]
+#: Meltano's extractor extras a pipeline carries (shown in the plan when set).
+_EXTRAS = ("schema_overrides", "catalog_path", "state_path", "load_schema", "select_filter")
+#: ``left``: an earlier import created it, the project no longer has it, FLX keeps it.
+Action = Literal["create", "update", "unchanged", "kept", "left"]
 
 
 class Change(BaseModel):
@@ -53,6 +62,7 @@ class Change(BaseModel):
 
 class ImportPlan(BaseModel):
     project: str
+    project_id: str | None = None
     environment: str | None = None
     changes: list[Change] = Field(default_factory=list)
     unsupported: list[Unsupported] = Field(default_factory=list)
@@ -74,6 +84,8 @@ class Current:
     plugins: dict[str, Plugin] = field(default_factory=dict)
     pipelines: dict[str, Pipeline] = field(default_factory=dict)
     states: dict[str, StateVersion] = field(default_factory=dict)
+    #: Kind -> names that earlier imports of the project created and FLX still holds.
+    created_before: dict[str, set[str]] = field(default_factory=dict)
 
 
 def desired_plugin(spec: PluginSpec) -> Plugin:
@@ -167,6 +179,11 @@ def _pipeline_change(
         "metadata": spec.metadata,
         "schedule": schedule,
         "state_id": spec.state_id,
+        "schema_overrides": spec.schema_overrides,
+        "catalog_path": spec.catalog_path,
+        "state_path": spec.state_path,
+        "load_schema": spec.load_schema,
+        "select_filter": spec.select_filter,
     }
     if existing is None:
         action: Action = "create"
@@ -194,6 +211,7 @@ def _pipeline_change(
         "state_id": spec.state_id,
         "select": spec.select,
         "config": masked,
+        **{k: fields[k] for k in _EXTRAS if fields[k] not in (None, [], {})},
     }
     return Change(
         kind="pipeline",
@@ -227,6 +245,19 @@ def _state_change(state_id: str, value: dict[str, Any], current: StateVersion | 
     )
 
 
+def _left(project: MeltanoProject, current: Current) -> list[Change]:
+    """What earlier imports created that the project no longer has (FLX keeps it)."""
+    names = {
+        "plugin": {p.name for p in project.plugins},
+        "pipeline": {p.name for p in project.pipelines},
+    }
+    return [
+        Change(kind=kind, name=name, action="left", reason=LEFT_REASON)
+        for kind in ("plugin", "pipeline")
+        for name in sorted(current.created_before.get(kind, set()) - names[kind])
+    ]
+
+
 def plan_import(
     project: MeltanoProject, states: Mapping[str, dict[str, Any]], current: Current
 ) -> ImportPlan:
@@ -250,8 +281,10 @@ def plan_import(
             )
             continue
         changes.append(_state_change(state_id, value, current.states.get(state_id)))
+    changes += _left(project, current)
     return ImportPlan(
         project=project.path,
+        project_id=project.project_id,
         environment=project.environment,
         changes=changes,
         unsupported=unsupported,

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flx_core.domain.value_objects import PluginSetting, SettingKind
-from flx_meltano.meltano_project.env_refs import expand
+from flx_meltano.meltano_project.env_refs import expand, references
 from flx_meltano.meltano_project.locks import read_lock
 from flx_meltano.meltano_project.model import PluginSpec, ProjectError
 
@@ -27,7 +27,16 @@ _KINDS = {
 }
 #: Keys a child of ``inherit_from`` takes from its parent when it does not set them.
 _INHERITED = ("variant", "pip_url", "namespace", "executable", "capabilities")
-_EXTRAS = ("select", "metadata", "mappings")
+_EXTRAS = (
+    "select",
+    "metadata",
+    "mappings",
+    "schema",
+    "catalog",
+    "state",
+    "load_schema",
+    "select_filter",
+)
 
 
 def setting_of(raw: Mapping[str, Any]) -> PluginSetting:
@@ -126,12 +135,13 @@ class PluginResolver:
             for m in extras.get("mappings") or []
             if isinstance(m, dict) and m.get("name")
         }
+        namespace = str(merged.get("namespace") or lock.get("namespace") or "")
         return PluginSpec(
             plugin_type=IMPORTED[key],
             name=name,
             variant=merged.get("variant") or lock.get("variant"),
             pip_url=merged.get("pip_url") or lock.get("pip_url"),
-            namespace=str(merged.get("namespace") or lock.get("namespace") or ""),
+            namespace=namespace,
             executable=merged.get("executable") or lock.get("executable"),
             settings=settings,
             config=expand(config, self.variables),
@@ -139,7 +149,47 @@ class PluginResolver:
             select=[str(s) for s in extras.get("select") or []],
             metadata=dict(extras.get("metadata") or {}),
             mappings=mappings,
+            **self._pipeline_extras(name, extras, namespace or name.replace("-", "_")),
         )
+
+    def _pipeline_extras(
+        self, name: str, extras: Mapping[str, Any], namespace: str
+    ) -> dict[str, Any]:
+        """The extras ``schema``, ``catalog``, ``state``, ``load_schema`` and
+        ``select_filter`` as a pipeline takes them: references to the project's variables
+        (and ``$MELTANO_PROJECT_ROOT``, ``$MELTANO_EXTRACTOR_NAMESPACE``) resolved, paths
+        made absolute from the project's directory, as Meltano reads them. A value that
+        still holds a reference is kept as it is (and listed as not imported)."""
+        known = {
+            **self.variables,
+            "MELTANO_PROJECT_ROOT": str(self.root),
+            "MELTANO_EXTRACTOR_NAMESPACE": namespace,
+        }
+        schema = extras.get("schema") or {}
+        if not isinstance(schema, Mapping) or not all(
+            isinstance(props, Mapping) and all(isinstance(v, Mapping) for v in props.values())
+            for props in schema.values()
+        ):
+            raise ProjectError(
+                f"{self.source}: extractor {name!r}: schema must map streams to properties "
+                "to JSON schemas"
+            )
+        select_filter = extras.get("select_filter") or []
+        if not isinstance(select_filter, list):
+            raise ProjectError(f"{self.source}: extractor {name!r}: select_filter must be a list")
+        out: dict[str, Any] = {
+            "schema_overrides": {str(k): dict(v) for k, v in schema.items()},
+            "select_filter": [str(f) for f in select_filter],
+        }
+        for extra in ("catalog", "state", "load_schema"):
+            value = extras.get(extra)
+            if value in (None, ""):
+                continue
+            text = str(expand(str(value), known))
+            if extra != "load_schema" and not references(text):
+                text = str((self.root / text).resolve())
+            out[extra] = text
+        return out
 
     def extras_of(self, name: str) -> dict[str, Any]:
         """Every extra (``schema``, ``catalog``...) the plugin or the environment sets."""

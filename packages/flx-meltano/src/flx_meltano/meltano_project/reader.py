@@ -66,8 +66,10 @@ def read_project(
         builder.job(job)
     for schedule in manifest.get("schedules") or []:
         builder.schedule(schedule)
+    project_id = manifest.get("project_id")
     return MeltanoProject(
         path=str(main.resolve()),
+        project_id=str(project_id) if project_id else None,
         environment=env_name,
         plugins=list(plugins.values()),
         pipelines=list(builder.pipelines.values()),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from flx_meltano.engine.load_schema import LOAD_SCHEMA_VARIABLE
 from flx_meltano.meltano_project.env_refs import references
 from flx_meltano.meltano_project.model import PluginSpec, Unsupported
 
@@ -16,14 +17,6 @@ _PLUGIN_REASONS = {
     "files": "file bundles are not installed by FLX",
     "models": "model plugins are not run by FLX",
     "dashboards": "dashboard plugins are not run by FLX",
-}
-#: Extractor extras that FLX pipelines have no place for.
-_EXTRAS = {
-    "schema": "schema overrides of the catalog are not applied by FLX",
-    "catalog": "a fixed catalog file is not used by FLX (it discovers the catalog)",
-    "state": "a state file extra is not used (import state with --state-from)",
-    "load_schema": "load_schema is not passed to loaders by FLX",
-    "select_filter": "select_filter is not applied by FLX",
 }
 
 
@@ -43,11 +36,7 @@ def unsupported_plugins(manifest: Mapping[str, Any]) -> list[Unsupported]:
 
 
 def unsupported_extras(name: str, extras: Mapping[str, Any]) -> list[Unsupported]:
-    out = [
-        Unsupported(kind="extra", name=f"{name}: {key}", reason=reason)
-        for key, reason in _EXTRAS.items()
-        if extras.get(key)
-    ]
+    out = []
     if extras.get("env"):
         out.append(
             Unsupported(
@@ -87,20 +76,28 @@ def unsupported_project(manifest: Mapping[str, Any]) -> list[Unsupported]:
 def unexpanded_references(spec: PluginSpec) -> list[Unsupported]:
     """Values that still hold ``$VAR`` references. FLX passes values as written, except
     that a variable named like the setting (``TAP_X_PASSWORD`` for ``password`` of
-    ``tap-x``) sets it at run time, as in Meltano; any other reference would reach the
-    connector as text."""
+    ``tap-x``) sets it at run time, as in Meltano, and that a loader's settings get
+    ``$MELTANO_EXTRACT__LOAD_SCHEMA`` (the pipeline's load schema) as in Meltano; any other
+    reference would reach the connector as text. The extras ``catalog``, ``state`` and
+    ``load_schema`` that still hold one are not imported."""
     prefix = spec.name.upper().replace("-", "_") + "_"
-    fields: dict[str, Any] = {"executable": spec.executable, "pip_url": spec.pip_url}
+    fields: dict[str, Any] = {
+        "executable": spec.executable,
+        "pip_url": spec.pip_url,
+        "catalog": spec.catalog,
+        "state": spec.state,
+        "load_schema": spec.load_schema,
+    }
+    given = {LOAD_SCHEMA_VARIABLE} if spec.plugin_type == "loader" else set()
+    values = [(k, v, True) for k, v in spec.config.items()]
+    values += [(k, v, False) for k, v in fields.items()]
     out = []
-    for setting, value in [*spec.config.items(), *fields.items()]:
+    for setting, value, is_setting in values:
         own = prefix + setting.upper().replace(".", "__")
-        names = sorted(references(value) - {own})
-        if names and setting in spec.config:
-            why = f"set {own} where FLX runs"
-        elif names:
-            why = "give the value in the project"
-        else:
+        names = sorted(references(value) - ({own} if is_setting else set()) - given)
+        if not names:
             continue
+        why = f"set {own} where FLX runs" if is_setting else "give the value in the project"
         out.append(
             Unsupported(
                 kind="env reference",

@@ -34,7 +34,7 @@ CORE_MIGRATIONS = MigrationSet(
     name="core",
     script_location=Path(__file__).parent / "migrations",
     version_table="flx_core_alembic_version",
-    head="0004_core",
+    head="0005_core",
 )
 
 
