@@ -9,7 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import click
 
-from flx_cli.context import CliContext
+from flx_cli.context import CliContext, server_url
 from flx_cli.lazy import LazyGroup
 
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -55,10 +55,25 @@ def _version() -> str:
 @click.option("--debug", is_flag=True, help="Debug logs and full tracebacks on errors.")
 @click.option("--verbose", "-v", is_flag=True, help="Informational logs.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
+@click.option(
+    "--server",
+    metavar="URL",
+    envvar="FLX_SERVER",
+    default=None,
+    help="Work against the FLX server at URL (pipelines, plugins, runs, executions, state, "
+    "schedules, users; log in with `flx auth login`). Default: $FLX_SERVER, else this "
+    "machine's FLX_HOME.",
+)
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, verbose: bool, as_json: bool) -> None:
+def cli(ctx: click.Context, debug: bool, verbose: bool, as_json: bool, server: str | None) -> None:
     """FLX: run and manage Singer pipelines (extract, map, load) for a team."""
-    ctx.obj = CliContext(debug=debug, verbose=verbose, json=as_json)
+    ctx.obj = CliContext(
+        debug=debug,
+        verbose=verbose,
+        json=as_json,
+        server=server_url(server),
+        command=ctx.invoked_subcommand,
+    )
 
 
 def available_commands() -> dict[str, tuple[str, str]]:

@@ -19,13 +19,45 @@ T = TypeVar("T")
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 
+#: The command groups that work against a server when one is given (``--server`` or
+#: ``FLX_SERVER``). The others are about this machine (its database, keys, processes,
+#: extensions) and run here whatever the server.
+REMOTE_COMMANDS = frozenset(
+    {"pipeline", "plugin", "run", "execution", "state", "schedule", "user", "auth", "import"}
+)
+
+
+def server_url(value: str | None) -> str | None:
+    """The server a ``--server`` / ``FLX_SERVER`` value names (None when empty); a value
+    that is no http(s) URL is a usage error."""
+    if value is None or not value.strip():
+        return None
+    from urllib.parse import urlsplit
+
+    url = value.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise click.BadParameter(
+            f"{value!r} is not an http:// or https:// URL", param_hint="'--server' / FLX_SERVER"
+        )
+    return url
+
 
 @dataclass
 class CliContext:
     debug: bool = False
     verbose: bool = False
     json: bool = False
+    #: The FLX server to work against (``--server`` / ``FLX_SERVER``), if any.
+    server: str | None = None
+    #: The command group invoked (``pipeline``, ``run``...).
+    command: str | None = None
     _settings: FlxSettings | None = None
+
+    @property
+    def remote(self) -> bool:
+        """Whether this command works against a server rather than this machine's FLX."""
+        return self.server is not None and self.command in REMOTE_COMMANDS
 
     def settings(self) -> FlxSettings:
         """The effective settings; a bad value stops with one line and exit code 2."""
@@ -47,13 +79,22 @@ class CliContext:
 
     def run(self, fn: Callable[[Runtime], Awaitable[T]], *, exclude: tuple[str, ...] = ()) -> T:
         """Build this process (a ``cli`` process, less the contexts in ``exclude``), run
-        ``fn(runtime)`` on an event loop, clean up."""
+        ``fn(runtime)`` on an event loop, clean up.
+
+        Against a server (see :attr:`remote`) the runtime's application and executor are
+        the server's, reached over HTTP, and the commands are none the wiser."""
         settings = self.settings()
 
         async def main() -> T:
-            from flx_core.bootstrap import bootstrap
+            if self.remote:
+                from flx_cli.remote import remote_runtime
 
-            runtime = await bootstrap(settings, exclude=exclude)
+                assert self.server is not None
+                runtime = remote_runtime(settings, self.server, show_log=self.verbose)
+            else:
+                from flx_core.bootstrap import bootstrap
+
+                runtime = await bootstrap(settings, exclude=exclude)
             try:
                 return await fn(runtime)
             finally:
@@ -68,6 +109,10 @@ class CliContext:
         except KeyboardInterrupt:
             fail("interrupted", 130)
         except Exception as exc:
+            from flx_cli.remote.errors import RemoteError
+
+            if isinstance(exc, RemoteError):  # the server unreachable, not logged in...
+                fail(str(exc))
             if self.debug:
                 raise
             fail(describe(exc))

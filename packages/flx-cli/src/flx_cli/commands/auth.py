@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from flx_cli.commands.user import read_password, send
-from flx_cli.context import CliContext, fail, pass_cli
+from flx_cli.context import CliContext, fail, pass_cli, unwrap
 from flx_cli.output import json_option, print_json, print_mapping, say
 
 if TYPE_CHECKING:
@@ -34,16 +34,25 @@ def auth() -> None:
 
 
 @auth.command("login")
-@click.option("--email", required=True, help="The user's email.")
+@click.option("--email", default=None, help="The user's email (asked for against a server).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
 @json_option
 @pass_cli
-def login(cli: CliContext, email: str, password_stdin: bool) -> None:
-    """Log in and print an access token and a refresh token."""
+def login(cli: CliContext, email: str | None, password_stdin: bool) -> None:
+    """Log in and print an access token and a refresh token.
+
+    Against a server (--server URL or FLX_SERVER) the tokens are kept in
+    $FLX_HOME/credentials instead, and later commands use them (refreshed when the access
+    token expires).
+    """
     from pydantic import SecretStr
 
     from flx_auth import Login
 
+    if cli.remote:
+        return _remote_login(cli, email, password_stdin)
+    if email is None:
+        raise click.MissingParameter(param_type="option", param_hint="'--email'")
     password = read_password(password_stdin, confirm=False)
     pair = send(
         cli,
@@ -58,6 +67,62 @@ def login(cli: CliContext, email: str, password_stdin: bool) -> None:
         f"the access token expires in {pair.expires_in} s ({_when(pair.expires_at)} UTC); "
         f"session {pair.session_id}"
     )
+
+
+def _remote_login(cli: CliContext, email: str | None, password_stdin: bool) -> None:
+    if email is None:
+        if password_stdin or not sys.stdin.isatty():
+            fail("give --email (no terminal to ask for it)", 2)
+        email = str(click.prompt("Email")).strip()
+    password = read_password(password_stdin, confirm=False)
+    given = email
+
+    async def go(runtime: Runtime) -> Any:
+        return await runtime.app.client.login(given, password)  # type: ignore[attr-defined]
+
+    credentials = cli.run(go)
+    facts = {
+        "server": credentials.server,
+        "email": credentials.email,
+        "session_id": credentials.session_id,
+        "expires_at": credentials.expires_at.isoformat(),
+        "credentials": str(cli.settings().home_path / "credentials"),
+    }
+    if cli.json:
+        print_json(facts)
+        return
+    say(f"logged in to {credentials.server} as {credentials.email}")
+    say(f"tokens kept in {facts['credentials']} (session {credentials.session_id})")
+
+
+@auth.command("status")
+@json_option
+@pass_cli
+def status(cli: CliContext) -> None:
+    """Who you are logged in as on the server (--server URL or FLX_SERVER)."""
+    if not cli.remote:
+        fail("flx auth status tells who you are on a server: give --server URL or FLX_SERVER", 2)
+
+    async def go(runtime: Runtime) -> Any:
+        from flx_auth import CurrentUser
+        from flx_core.domain import Principal
+
+        me = unwrap(await runtime.app.execute(CurrentUser(), principal=Principal.system()))
+        stored = runtime.app.client.store.get(runtime.app.client.server)  # type: ignore[attr-defined]
+        return me, stored
+
+    me, stored = cli.run(go)
+    facts = {
+        "server": cli.server,
+        "email": me.email,
+        "roles": sorted(me.roles),
+        "session_id": stored.session_id if stored else None,
+        "access_token_expires_at": stored.expires_at.isoformat() if stored else None,
+    }
+    if cli.json:
+        print_json(facts)
+    else:
+        print_mapping(f"Logged in to {cli.server}", {**facts, "roles": ", ".join(facts["roles"])})
 
 
 @auth.command("verify")
@@ -178,11 +243,17 @@ def rotate_keys(cli: CliContext) -> None:
 @json_option
 @pass_cli
 def logout(cli: CliContext, access_token: str | None, refresh_token: str | None) -> None:
-    """Revoke an access token and end its session."""
+    """Revoke an access token and end its session.
+
+    Against a server (--server URL or FLX_SERVER): end the session `flx auth login` began
+    and delete its tokens from $FLX_HOME/credentials.
+    """
     from pydantic import SecretStr
 
     from flx_auth import Logout
 
+    if cli.remote and access_token is None and refresh_token is None:
+        return _remote_logout(cli)
     if access_token is None and refresh_token is None:
         fail("give --access-token, --refresh-token or both", 2)
     ended = send(
@@ -193,3 +264,17 @@ def logout(cli: CliContext, access_token: str | None, refresh_token: str | None)
         ),
     )
     print_json({"ended_sessions": ended}) if cli.json else say("logged out")
+
+
+def _remote_logout(cli: CliContext) -> None:
+    async def go(runtime: Runtime) -> bool:
+        ended: bool = await runtime.app.client.logout()  # type: ignore[attr-defined]
+        return ended
+
+    ended = cli.run(go)
+    if cli.json:
+        print_json({"server": cli.server, "logged_out": ended})
+    elif ended:
+        say(f"logged out of {cli.server}")
+    else:
+        say(f"not logged in to {cli.server}")

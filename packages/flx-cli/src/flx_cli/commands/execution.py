@@ -198,6 +198,8 @@ def logs(cli: CliContext, execution_id: str, follow: bool, tail: int | None) -> 
         await _reap(runtime)
         answer = await _execute(runtime, ReadExecutionLog(execution_id=execution_id, tail=tail))
         reaped = time.monotonic()
+        # Against a server the rest comes as it is written (SSE), else by reading again.
+        streamed = getattr(runtime.executor, "follow_log", None)
         while True:
             found = answer.execution
             if answer.size is None and (not follow or found.status.is_terminal):
@@ -207,6 +209,17 @@ def logs(cli: CliContext, execution_id: str, follow: bool, tail: int | None) -> 
             if caught_up:
                 if not follow or answer.complete:
                     return
+                if streamed is not None:
+                    ended, offset = await streamed(
+                        found.id, answer.chunk.next_offset, lambda text: click.echo(text, nl=False)
+                    )
+                    if ended is not None:
+                        return
+                    streamed = None  # no stream: read on from where it stopped
+                    answer = await _execute(
+                        runtime, ReadExecutionLog(execution_id=found.id, offset=offset)
+                    )
+                    continue
                 await asyncio.sleep(FOLLOW_POLL_SECONDS)
                 if time.monotonic() - reaped >= runtime.settings.reaper_interval:
                     # A run whose process died ends (failed), so following it ends too.
@@ -259,8 +272,9 @@ def retry(cli: CliContext, execution_id: str) -> None:
     """Run a failed or cancelled execution's pipeline again, as its next attempt.
 
     Embedded (FLX_EXECUTOR=local) the attempt runs in this command, which waits for it as
-    `flx run` does; with workers it is queued and its id printed."""
-    local = cli.settings().executor == "local"
+    `flx run` does; with workers it is queued and its id printed. Against a server the
+    command follows the attempt there, as `flx run` does."""
+    local = cli.remote or cli.settings().executor == "local"
 
     async def go(runtime: Runtime) -> Any:
         from flx_cli.commands.run import WarningsOnly, follow

@@ -296,8 +296,9 @@ def detached(
 ) -> None:
     """Queue the run and print its id. With workers (FLX_EXECUTOR=celery) the request is
     all there is to do; embedded, a background `flx run` process requests and runs it, and
-    tells this one the id (or the error) through a pipe."""
-    if cli.settings().executor != "local":
+    tells this one the id (or the error) through a pipe. Against a server, the server
+    runs it: the request is all there is to do."""
+    if cli.remote or cli.settings().executor != "local":
 
         async def go(runtime: Runtime) -> Any:
             return await request_run(
