@@ -223,8 +223,9 @@ def remove(cli: CliContext, name: str) -> None:
     from flx_core.application import RemovePlugin
 
     removed = _send(cli, lambda: RemovePlugin(name=name))
-    venv_parent = cli.settings().plugins_path / removed.plugin_type.value / name
-    shutil.rmtree(venv_parent, ignore_errors=True)
+    if not cli.remote:  # against a server, its venvs are the server's
+        venv_parent = cli.settings().plugins_path / removed.plugin_type.value / name
+        shutil.rmtree(venv_parent, ignore_errors=True)
     if cli.json:
         print_json({"removed": name, "type": removed.plugin_type.value})
     else:
@@ -440,7 +441,8 @@ def update(
         if before.pip_url != after.pip_url:
             was_installed = _connector_state(before, root)[0] == "installed"
             if after.pip_url is None:
-                shutil.rmtree(root / before.plugin_type.value / name, ignore_errors=True)
+                if not cli.remote:  # against a server, its venvs are the server's
+                    shutil.rmtree(root / before.plugin_type.value / name, ignore_errors=True)
             elif was_installed and not no_install:
                 installed = unwrap(await _execute(runtime, InstallPlugins(names=[name])))[0]
         return before, after, installed
