@@ -38,12 +38,7 @@ def get_application(request: Request) -> Application:
     return runtime_of(request).app
 
 
-def get_settings(request: Request) -> FlxSettings:
-    return runtime_of(request).settings
-
-
 AppDep = Annotated[Application, Depends(get_application)]
-SettingsDep = Annotated[FlxSettings, Depends(get_settings)]
 
 _bearer = HTTPBearer(auto_error=False, description="An access token from POST /api/v1/auth/login")
 

@@ -63,9 +63,6 @@ class RateLimits:
             reset_after=max(0, math.ceil(stats.reset_time - time.time())),
         )
 
-    async def reset(self) -> None:
-        await self.storage.reset()
-
 
 def _limits_uri(redis_url: str) -> str:
     # limits names its asyncio Redis storage "async+redis://"

@@ -6,7 +6,7 @@ what the API adds is the masking of secret settings and the page envelope.
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -58,9 +58,3 @@ def version_from(if_match: str | None) -> int | None:
             f'If-Match names no version: it takes the ETag ("3"), not {if_match!r}',
         )
     return int(value)
-
-
-def jsonable(value: Any) -> Any:
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    return value
