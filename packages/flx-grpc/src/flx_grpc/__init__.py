@@ -1,0 +1,1 @@
+"""FLX gRPC API: services over the application buses, interceptors, and a client."""

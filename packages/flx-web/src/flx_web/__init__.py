@@ -1,0 +1,1 @@
+"""FLX web dashboard: Django, server-rendered, over the application buses."""
