@@ -147,6 +147,22 @@ class FlxSettings(BaseSettings):
         default_factory=list, description="Origins allowed by CORS (none by default)"
     )
     api_max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # -- the gRPC API (flx serve) --------------------------------------------------------
+    grpc_host: str = Field(default="127.0.0.1", validation_alias=_env("FLX_GRPC_HOST", "GRPC_HOST"))
+    grpc_port: int = Field(
+        default=50051, ge=1, le=65535, validation_alias=_env("FLX_GRPC_PORT", "GRPC_PORT")
+    )
+    grpc_max_message_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=64 * 1024,
+        description="The largest gRPC message received or sent",
+    )
+    grpc_tls_cert: Path | None = Field(
+        default=None, description="PEM certificate chain: the gRPC port speaks TLS when set"
+    )
+    grpc_tls_key: Path | None = Field(
+        default=None, description="PEM private key of the certificate"
+    )
     shutdown_grace_seconds: float = Field(
         default=30.0,
         ge=0,
@@ -205,6 +221,10 @@ class FlxSettings(BaseSettings):
             )
         if self.executor == "celery" and self.broker_url is None:
             raise ValueError("FLX_EXECUTOR=celery needs FLX_BROKER_URL (amqp:// or redis://)")
+        if (self.grpc_tls_cert is None) != (self.grpc_tls_key is None):
+            raise ValueError(
+                "FLX_GRPC_TLS_CERT and FLX_GRPC_TLS_KEY go together: set both or neither"
+            )
         return self
 
     @field_validator("api_rate_limit", "api_login_rate_limit")
