@@ -15,6 +15,10 @@ _EXPORTS = {
     "ReapDeadExecutions": "flx_meltano.application.runs",
     "RetryExecution": "flx_meltano.application.runs",
     "GetPluginConfig": "flx_meltano.application.plugins",
+    "GetPipelineKpis": "flx_meltano.application.kpis",
+    "PipelineKpi": "flx_meltano.application.kpis",
+    "DailyRecords": "flx_meltano.application.kpis",
+    "KpiReport": "flx_meltano.application.kpis",
     "ApplyMeltanoImport": "flx_meltano.application.meltano_import",
     "PlanMeltanoImport": "flx_meltano.application.meltano_import",
     "ImportPlan": "flx_meltano.meltano_project",
@@ -82,6 +86,12 @@ if TYPE_CHECKING:
         GetInstallJob as GetInstallJob,
         RequestPluginInstall as RequestPluginInstall,
         RunInstallJob as RunInstallJob,
+    )
+    from flx_meltano.application.kpis import (
+        DailyRecords as DailyRecords,
+        GetPipelineKpis as GetPipelineKpis,
+        KpiReport as KpiReport,
+        PipelineKpi as PipelineKpi,
     )
     from flx_meltano.application.logs import (
         ExecutionLog as ExecutionLog,

@@ -5,6 +5,7 @@ which loads the entry points once for all its workers) pays for those imports on
 """
 
 from flx_meltano.application import (  # noqa: F401  (registration)
+    kpis,
     logs,
     meltano_import,
     plugins,

@@ -32,6 +32,7 @@ def build_module(wiring: Wiring) -> ApplicationModule:
     import flx_meltano.application.logs  # noqa: F401  (registration; `logs` names the store)
     from flx_meltano.application import (  # noqa: F401  (registration)
         install_jobs,
+        kpis,
         meltano_import,
         plugins,
         runs,

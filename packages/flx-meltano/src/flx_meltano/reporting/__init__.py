@@ -1,0 +1,2 @@
+"""Aggregated reads of the run history: the pipelines' KPIs and the totals that metrics
+export."""
