@@ -99,6 +99,8 @@ def test(extra: list[str]) -> None:
     must(*run, "ruff", "format", "--check", ".")
     must(*run, "lint-imports")
     must(*run, "mypy", "packages/flx-core/src")
+    # The committed gRPC code must be what the protos generate.
+    must(*run, "python", "-m", "flx_grpc.compile", "--check")
     code = sh(*run, "pytest", "-n", "2", "--dist", "loadgroup", *extra, env=env)
     if code == 5:
         sys.exit("pytest collected no tests: that is a failure")
