@@ -216,6 +216,7 @@ def test_ready_names_the_failing_dependency_without_its_password(serve: Any) -> 
         "docs": f"{server.url}/docs",
         "executor": "local",
         "scheduler": True,
+        "parts": ["api", "web", "grpc"],
         "processes": 1,
         "users": False,
     }
@@ -236,11 +237,13 @@ def test_ready_names_the_failing_dependency_without_its_password(serve: Any) -> 
 def test_with_celery_the_broker_is_checked_and_the_scheduler_can_be_left_out(serve: Any) -> None:
     closed = free_port()
     broker = f"amqp://guest:s3cretpw@127.0.0.1:{closed}//"
-    server = serve("--no-scheduler", FLX_EXECUTOR="celery", FLX_BROKER_URL=broker)
+    server = serve("--no-scheduler", "--web-only", FLX_EXECUTOR="celery", FLX_BROKER_URL=broker)
     assert "executor celery (runs on `flx worker`), scheduler off" in server.output
     assert "scheduler_started" not in server.output
     with server.client() as client:
         ready = client.get("/health/ready")
+        # --web-only: this process serves no REST API.
+        assert client.get("/openapi.json").status_code == 404
     assert ready.status_code == 503
     checks = {c["name"]: c for c in ready.json()["checks"]}
     assert checks["database"]["status"] == "ok"

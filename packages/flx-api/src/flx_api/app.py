@@ -43,7 +43,10 @@ def create_app(
     services: Services | None = None,
     checks: Callable[[RuntimeLike], Sequence[ReadinessCheck]] | None = None,
     limits: RateLimits | None = None,
+    include_api: bool = True,
 ) -> FastAPI:
+    """The application of one server process. With ``include_api`` false it serves only
+    the health probes (and what its caller mounts on it: the dashboard, ``/metrics``)."""
     rate_limits = limits or RateLimits(settings.redis_url)
 
     @asynccontextmanager
@@ -64,8 +67,8 @@ def create_app(
         summary="Pipelines, executions, plugins, state, schedules and users of FLX.",
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
-        openapi_url="/openapi.json",
-        docs_url="/docs",
+        openapi_url="/openapi.json" if include_api else None,
+        docs_url="/docs" if include_api else None,
         redoc_url=None,
     )
     api.state.runtime = None
@@ -75,8 +78,9 @@ def create_app(
     install_problem_handlers(api)
     document_problems(api)
     api.include_router(health_router)
-    for router in API_ROUTERS:
-        api.include_router(router, prefix=API_PREFIX)
+    if include_api:
+        for router in API_ROUTERS:
+            api.include_router(router, prefix=API_PREFIX)
     # Added last runs first: security headers wrap everything, then CORS, the rate limit
     # and the body size limit.
     api.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.api_max_body_bytes)

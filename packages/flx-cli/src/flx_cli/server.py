@@ -72,6 +72,12 @@ class ServeOptions:
 
     #: Run the scheduler (cron firing, reaper) in this process.
     scheduler: bool = True
+    #: Serve the REST API (``/api/v1``, ``/docs``) on the HTTP port.
+    api: bool = True
+    #: Serve the web dashboard (``/``) on the HTTP port.
+    web: bool = True
+    #: Serve the gRPC API on its own port (FLX_GRPC_PORT).
+    grpc: bool = True
     #: The log level the command chose (FLX_LOG_LEVEL, --verbose, --debug).
     log_level: str = "warning"
 
@@ -101,7 +107,9 @@ def server_app(settings: FlxSettings, options: ServeOptions) -> FastAPI:
     def services(runtime: RuntimeLike) -> contextlib.AbstractAsyncContextManager[None]:
         return beside_the_api(runtime, settings, scheduler=options.scheduler)
 
-    app: FastAPI = create_app(settings, build, services=services, checks=readiness_checks)
+    app: FastAPI = create_app(
+        settings, build, services=services, checks=readiness_checks, include_api=options.api
+    )
     return app
 
 

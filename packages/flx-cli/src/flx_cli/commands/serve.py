@@ -56,6 +56,24 @@ if TYPE_CHECKING:
     help="On SIGTERM, how long running executions may finish before they are cancelled "
     "(FLX_SHUTDOWN_GRACE_SECONDS, default 30).",
 )
+@click.option(
+    "--api-only",
+    "only",
+    flag_value="api",
+    help="Serve only the REST API (no dashboard, no gRPC) in this process.",
+)
+@click.option(
+    "--web-only",
+    "only",
+    flag_value="web",
+    help="Serve only the web dashboard (no REST API, no gRPC) in this process.",
+)
+@click.option(
+    "--grpc-only",
+    "only",
+    flag_value="grpc",
+    help="Serve only the gRPC API (the HTTP port keeps /health and /metrics).",
+)
 @json_option
 @pass_cli
 def serve(
@@ -65,6 +83,7 @@ def serve(
     workers: int,
     no_scheduler: bool,
     shutdown_grace: float | None,
+    only: str | None,
 ) -> None:
     """Serve the REST API (docs at /docs) until SIGTERM or Ctrl-C.
 
@@ -90,7 +109,13 @@ def serve(
         settings = settings.model_copy(update={"shutdown_grace_seconds": shutdown_grace})
     host = host or settings.api_host
     port = settings.api_port if port is None else port
-    options = ServeOptions(scheduler=not no_scheduler, log_level=_log_level(cli, settings))
+    options = ServeOptions(
+        scheduler=not no_scheduler,
+        log_level=_log_level(cli, settings),
+        api=only in (None, "api"),
+        web=only in (None, "web"),
+        grpc=only in (None, "grpc"),
+    )
     try:
         sock = listen(host, port)
     except ServeRefused as exc:
@@ -149,6 +174,7 @@ def _announce(
             "docs": f"{url}/docs",
             "executor": settings.executor,
             "scheduler": options.scheduler,
+            "parts": [p for p in ("api", "web", "grpc") if getattr(options, p)],
             "processes": workers,
             "users": anyone,
         }
