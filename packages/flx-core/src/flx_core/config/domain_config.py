@@ -163,6 +163,20 @@ class FlxSettings(BaseSettings):
     grpc_tls_key: Path | None = Field(
         default=None, description="PEM private key of the certificate"
     )
+    # -- the web dashboard (flx serve) --------------------------------------------------
+    web_secret_key: SecretStr | None = Field(
+        default=None,
+        description="Signs the dashboard's session cookies (the same in every server process); "
+        "generated into $FLX_HOME/keys if unset",
+    )
+    web_secure: bool = Field(
+        default=False,
+        description="Behind TLS: cookies only over HTTPS, HSTS, redirect plain HTTP to HTTPS",
+    )
+    web_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["*"],
+        description="Host names the dashboard answers (comma-separated; '*' for any)",
+    )
     shutdown_grace_seconds: float = Field(
         default=30.0,
         ge=0,
@@ -236,7 +250,7 @@ class FlxSettings(BaseSettings):
             )
         return v.strip()
 
-    @field_validator("api_cors_origins", mode="before")
+    @field_validator("api_cors_origins", "web_allowed_hosts", mode="before")
     @classmethod
     def _comma_list(cls, v: Any) -> Any:
         if isinstance(v, str):
