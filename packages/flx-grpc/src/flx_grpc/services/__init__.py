@@ -1,0 +1,1 @@
+"""One servicer per service of ``protos/flx/v1``, each over the application's bus."""
