@@ -47,6 +47,9 @@ class Refused(Exception):
 class Caller:
     """The signed-in user of a request: who they are and a way to send messages as them."""
 
+    #: Templates read its attributes; they must not call it.
+    do_not_call_in_templates = True
+
     def __init__(self, app: Application, principal: Principal, email: str) -> None:
         self.app = app
         self.principal = principal

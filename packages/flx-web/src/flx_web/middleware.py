@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.http import HttpRequest, HttpResponse
@@ -56,7 +57,7 @@ def security_headers(get_response: Handler) -> Handler:
 
 def viewer_zone(request: HttpRequest) -> ZoneInfo:
     """The viewer's time zone, as their browser reported it; UTC until it has."""
-    name = request.COOKIES.get(TZ_COOKIE, "")
+    name = unquote(request.COOKIES.get(TZ_COOKIE, ""))
     if name and len(name) <= 64:
         with contextlib.suppress(ZoneInfoNotFoundError, ValueError):
             return ZoneInfo(name)

@@ -94,3 +94,8 @@ def demo(cli: CliContext, rows: int) -> None:
     click.echo(f"  run kind: {kind}")
     click.echo(f"  data: {database} (tables users, orders, events)")
     click.echo("next: flx execution list · flx state get demo · flx demo (again, incremental)")
+    settings = cli.settings()
+    click.echo(
+        "dashboard: `flx user create you@example.com --admin` (once), then `flx serve` and "
+        f"open http://{settings.api_host}:{settings.api_port}/ to log in"
+    )

@@ -13,7 +13,7 @@
   var wanted = zone();
   if (current === undefined || decodeURIComponent(current) !== wanted) {
     document.cookie = "flx_tz=" + encodeURIComponent(wanted) + "; path=/; max-age=31536000; samesite=lax";
-    if (current === undefined && document.querySelector("time") && !sessionStorage.getItem("flx_tz_reloaded")) {
+    if (current === undefined && !sessionStorage.getItem("flx_tz_reloaded")) {
       sessionStorage.setItem("flx_tz_reloaded", "1");
       location.reload();
     }
