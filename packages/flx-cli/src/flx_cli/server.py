@@ -104,8 +104,14 @@ def server_app(settings: FlxSettings, options: ServeOptions) -> FastAPI:
         # The schema was checked (and SQLite migrated) once, before the workers started.
         return await bootstrap(settings, kind=ProcessKind.SERVER, migrate=False)
 
-    def services(runtime: RuntimeLike) -> contextlib.AbstractAsyncContextManager[None]:
-        return beside_the_api(runtime, settings, scheduler=options.scheduler)
+    @contextlib.asynccontextmanager
+    async def services(runtime: RuntimeLike) -> AsyncIterator[None]:
+        # gRPC stops first: no new call reaches runs that are being brought to an end.
+        async with (
+            beside_the_api(runtime, settings, scheduler=options.scheduler),
+            grpc_beside(runtime, settings, enabled=options.grpc),
+        ):
+            yield
 
     app: FastAPI = create_app(
         settings, build, services=services, checks=readiness_checks, include_api=options.api
@@ -250,6 +256,58 @@ async def _cancel_not_started(
         return
     for execution_id in queued:
         executor.cancel(execution_id)
+
+
+# -- the gRPC API ---------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def grpc_beside(
+    runtime: RuntimeLike, settings: FlxSettings, *, enabled: bool
+) -> AsyncIterator[None]:
+    """The gRPC API on FLX_GRPC_HOST:FLX_GRPC_PORT while the process serves; its health
+    service answers SERVING while every readiness probe passes.
+
+    Every worker process serves it, binding the port with SO_REUSEPORT: the kernel spreads
+    the connections over the workers, as the HTTP port's shared socket does. The command
+    checked that no other process holds the port (``grpc_port_free``) before starting them.
+    """
+    if not enabled:
+        yield
+        return
+    from flx_grpc import serve_grpc
+
+    async def ready() -> bool:
+        for check in readiness_checks(runtime):
+            await asyncio.wait_for(check.probe(), check.timeout)
+        return True
+
+    async with serve_grpc(runtime, settings, ready, reuse_port=True) as endpoint:
+        log.info("grpc_serving", target=endpoint.target, tls=endpoint.tls)
+        yield
+
+
+def grpc_port_free(settings: FlxSettings) -> None:
+    """Refuse to start when another process listens on the gRPC port (the workers bind it
+    with SO_REUSEPORT, which would let them share it with that process silently)."""
+    host, port = settings.grpc_host, settings.grpc_port
+    if port == 0:  # each process takes a free port of its own
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ServeRefused(
+                    f"the gRPC port {port} on {host} is in use (another `flx serve`?): stop "
+                    "that process, choose another port with FLX_GRPC_PORT, or serve without "
+                    "gRPC (--api-only)"
+                ) from None
+            raise ServeRefused(
+                f"cannot listen for gRPC on {host}:{port}: {exc.strerror or exc}"
+            ) from None
 
 
 # -- readiness ----------------------------------------------------------------------------

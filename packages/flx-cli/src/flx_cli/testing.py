@@ -28,14 +28,15 @@ _START_LINE = re.compile(r'^(?:flx serve: (http://\S+) |\{"url": "(http://[^"]+)
 
 
 def serve_environment(home: Path, **variables: str) -> dict[str, str]:
-    """This process's environment without FLX's variables, with FLX_HOME=``home``, no daemon
-    and fast password hashing, plus ``variables``."""
+    """This process's environment without FLX's variables, with FLX_HOME=``home``, no daemon,
+    fast password hashing and gRPC on a free port, plus ``variables``."""
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith("FLX_") and k not in ("DATABASE_URL", "REDIS_URL")
     }
-    env.update(FLX_HOME=str(home), FLX_DAEMON="off", FLX_BCRYPT_ROUNDS="4")
+    # gRPC on any free port: servers of tests running side by side never meet on 50051.
+    env.update(FLX_HOME=str(home), FLX_DAEMON="off", FLX_BCRYPT_ROUNDS="4", FLX_GRPC_PORT="0")
     env.update(variables)
     return env
 

@@ -99,6 +99,7 @@ def serve(
         ServeOptions,
         ServeRefused,
         configure_server_logging,
+        grpc_port_free,
         has_users,
         listen,
         prepare_database,
@@ -118,6 +119,8 @@ def serve(
     )
     try:
         sock = listen(host, port)
+        if options.grpc:
+            grpc_port_free(settings)
     except ServeRefused as exc:
         fail(str(exc))
     configure_server_logging(options.log_level, settings.log_format)
@@ -175,6 +178,7 @@ def _announce(
             "executor": settings.executor,
             "scheduler": options.scheduler,
             "parts": [p for p in ("api", "web", "grpc") if getattr(options, p)],
+            "grpc": f"{settings.grpc_host}:{settings.grpc_port}" if options.grpc else None,
             "processes": workers,
             "users": anyone,
         }

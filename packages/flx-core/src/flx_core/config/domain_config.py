@@ -150,7 +150,11 @@ class FlxSettings(BaseSettings):
     # -- the gRPC API (flx serve) --------------------------------------------------------
     grpc_host: str = Field(default="127.0.0.1", validation_alias=_env("FLX_GRPC_HOST", "GRPC_HOST"))
     grpc_port: int = Field(
-        default=50051, ge=1, le=65535, validation_alias=_env("FLX_GRPC_PORT", "GRPC_PORT")
+        default=50051,
+        ge=0,
+        le=65535,
+        validation_alias=_env("FLX_GRPC_PORT", "GRPC_PORT"),
+        description="0: any free port (each server process logs the one it took)",
     )
     grpc_max_message_bytes: int = Field(
         default=16 * 1024 * 1024,
