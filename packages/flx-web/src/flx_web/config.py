@@ -68,6 +68,7 @@ def django_settings(settings: FlxSettings) -> dict[str, Any]:
             "django.middleware.common.CommonMiddleware",
             "django.middleware.csrf.CsrfViewMiddleware",
             "django.contrib.messages.middleware.MessageMiddleware",
+            "django.middleware.clickjacking.XFrameOptionsMiddleware",
             "flx_web.middleware.flx_session",
             "flx_web.middleware.error_pages",
         ],

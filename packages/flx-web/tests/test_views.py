@@ -1,0 +1,235 @@
+"""The dashboard's pages through its ASGI application, in this process, on a real runtime
+(SQLite): login and its errors, CSRF, forms with field errors, a viewer refused a write by
+the bus, error pages, headers and static files.
+
+Django's settings are global to a process: the first dashboard built here configures them
+(each test still gets a runtime and a home of its own).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from flx_auth import CreateUser, Role
+from flx_core.application import GetPipeline, ListExecutions, ProcessKind
+from flx_core.bootstrap import Runtime, bootstrap
+from flx_core.config import FlxSettings
+from flx_core.domain import Principal
+from flx_meltano import RegisterBuiltinPlugins
+from flx_web import create_web_app
+
+PASSWORD = "correct horse battery staple"
+ADMIN, VIEWER = "admin@example.com", "viewer@example.com"
+SYSTEM = Principal.system()
+TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+@dataclass
+class Site:
+    runtime: Runtime
+    transport: httpx.ASGITransport
+
+    def client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=self.transport, base_url="http://testserver")
+
+    async def ask(self, message: object) -> object:
+        result = await self.runtime.app.execute(message, principal=SYSTEM)  # type: ignore[arg-type]
+        assert result.ok, result.message
+        return result.value
+
+
+@pytest.fixture
+async def site(tmp_path: Path, sqlite_url: str) -> AsyncIterator[Site]:
+    settings = FlxSettings(
+        home=tmp_path / "home", database_url=sqlite_url, bcrypt_rounds=4, login_max_failures=3
+    )
+    runtime = await bootstrap(settings, kind=ProcessKind.CLI)
+    try:
+        app = create_web_app(settings, lambda: runtime)
+        found = Site(runtime, httpx.ASGITransport(app=app))
+        for email, role in ((ADMIN, Role.ADMIN), (VIEWER, Role.VIEWER)):
+            await found.ask(
+                CreateUser(email=email, password=SecretStr(PASSWORD), roles=frozenset({role}))
+            )
+        await found.ask(RegisterBuiltinPlugins())
+        yield found
+    finally:
+        await runtime.aclose()
+
+
+def token(page: httpx.Response) -> str:
+    found = TOKEN.search(page.text)
+    assert found is not None, page.text[:500]
+    return found.group(1)
+
+
+@asynccontextmanager
+async def signed_in(site: Site, email: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client holding ``email``'s dashboard session."""
+    async with site.client() as client:
+        form = await client.get("/login/")
+        answer = await client.post(
+            "/login/",
+            data={"email": email, "password": PASSWORD, "csrfmiddlewaretoken": token(form)},
+        )
+        assert answer.status_code == 302, answer.text
+        yield client
+
+
+async def test_login_shows_why_it_was_refused_and_locks_after_repeated_failures(
+    site: Site,
+) -> None:
+    async with site.client() as client:
+        page = await client.get("/pipelines/")
+        assert page.status_code == 302 and page.headers["location"].startswith("/login/?next=")
+        form = await client.get("/login/")
+        wrong = {"email": ADMIN, "password": "not it", "csrfmiddlewaretoken": token(form)}
+        refused = await client.post("/login/", data=wrong)
+        assert refused.status_code == 401
+        assert "invalid email or password" in refused.text.lower()
+        for _ in range(3):
+            refused = await client.post("/login/", data=wrong)
+        assert "locked" in refused.text.lower()
+        # Locked: even the right password is refused, and the page says so.
+        right = {**wrong, "password": PASSWORD}
+        still = await client.post("/login/", data=right)
+        assert still.status_code == 401 and "locked" in still.text.lower()
+        assert "Traceback" not in still.text
+
+
+async def test_a_form_without_its_csrf_token_is_refused(site: Site) -> None:
+    async with site.client() as client:
+        await client.get("/login/")
+        answer = await client.post("/login/", data={"email": ADMIN, "password": PASSWORD})
+        assert answer.status_code == 403
+        assert "CSRF" in answer.text and "reload the page" in answer.text
+    async with signed_in(site, ADMIN) as client:
+        answer = await client.post("/pipelines/new/", data={"name": "x"})
+        assert answer.status_code == 403 and "CSRF" in answer.text
+
+
+async def test_the_pipeline_form_shows_errors_on_their_fields_and_creates(site: Site) -> None:
+    async with signed_in(site, ADMIN) as client:
+        form = await client.get("/pipelines/new/")
+        assert form.status_code == 200
+        fields = {
+            "csrfmiddlewaretoken": token(form),
+            "name": "sample",
+            "extractor": "tap-flx-sample",
+            "loader": "target-flx-sqlite",
+            "config": '{"tap-flx-sample": {"rows": 10,}}',
+            "timezone": "UTC",
+            "retries": "0",
+            "enabled": "on",
+        }
+        bad_json = await client.post("/pipelines/new/", data=fields)
+        assert bad_json.status_code == 422
+        assert re.search(r'id="field-config".*?not JSON', bad_json.text, re.S)
+        bad_cron = await client.post(
+            "/pipelines/new/",
+            data={**fields, "config": '{"tap-flx-sample": {"rows": 10}}', "schedule": "61 * * * *"},
+        )
+        assert bad_cron.status_code == 422
+        errors = re.search(r'id="field-schedule".*?</div>', bad_cron.text, re.S)
+        assert errors is not None and "errorlist" in errors.group(0), bad_cron.text
+        assert "minute" in errors.group(0)  # the bus names the cron field that is wrong
+        created = await client.post(
+            "/pipelines/new/",
+            data={**fields, "config": '{"tap-flx-sample": {"rows": 10}}', "schedule": "@daily"},
+        )
+        assert created.status_code == 302 and created.headers["location"] == "/pipelines/sample/"
+    pipeline = await site.ask(GetPipeline(pipeline="sample"))
+    assert pipeline.config == {"tap-flx-sample": {"rows": 10}}  # type: ignore[attr-defined]
+    assert pipeline.schedule.value == "@daily"  # type: ignore[attr-defined]
+
+
+async def test_a_viewer_sees_no_write_control_and_the_bus_refuses_a_hand_made_post(
+    site: Site,
+) -> None:
+    async with signed_in(site, ADMIN) as admin:
+        form = await admin.get("/pipelines/new/")
+        await admin.post(
+            "/pipelines/new/",
+            data={
+                "csrfmiddlewaretoken": token(form),
+                "name": "sample",
+                "extractor": "tap-flx-sample",
+                "loader": "target-flx-sqlite",
+                "timezone": "UTC",
+                "retries": "0",
+                "enabled": "on",
+            },
+        )
+        shown = await admin.get("/pipelines/sample/")
+        assert 'id="run-now"' in shown.text and 'id="delete-pipeline"' in shown.text
+    async with signed_in(site, VIEWER) as viewer:
+        page = await viewer.get("/pipelines/sample/")
+        assert page.status_code == 200
+        for control in ("run-now", "edit-pipeline", "disable-pipeline", "delete-pipeline"):
+            assert f'id="{control}"' not in page.text
+        assert "/users/" not in page.text  # no administration link either
+        csrf = token(page)  # the logout form's: a valid token of this session
+        for path in ("/pipelines/sample/run/", "/pipelines/sample/disable/"):
+            refused = await viewer.post(path, data={"csrfmiddlewaretoken": csrf})
+            assert refused.status_code == 403, (path, refused.text)
+            assert "permission" in refused.text.lower()
+        deleted = await viewer.post(
+            "/pipelines/sample/delete/", data={"csrfmiddlewaretoken": csrf, "confirmed": "yes"}
+        )
+        assert deleted.status_code == 403
+        users = await viewer.get("/users/")
+        assert users.status_code == 403
+    pipeline = await site.ask(GetPipeline(pipeline="sample"))
+    assert pipeline.enabled  # type: ignore[attr-defined]
+    runs = await site.ask(ListExecutions(pipeline="sample"))
+    assert runs.items == []  # type: ignore[attr-defined]
+
+
+async def test_errors_are_pages_and_every_page_carries_the_security_headers(site: Site) -> None:
+    async with signed_in(site, ADMIN) as client:
+        missing = await client.get("/pipelines/nothing-here/")
+        assert missing.status_code == 404
+        assert "pipeline &#x27;nothing-here&#x27; not found" in missing.text
+        nowhere = await client.get("/no/such/page/")
+        assert nowhere.status_code == 404 and "<html" in nowhere.text
+        bad_filter = await client.get("/executions/?status=sleeping")
+        assert bad_filter.status_code == 422 and "status must be one of" in bad_filter.text
+        dashboard = await client.get("/")
+        assert dashboard.status_code == 200 and 'id="records-chart"' in dashboard.text
+        headers = dashboard.headers
+        assert "script-src 'self'" in headers["content-security-policy"]
+        assert headers["x-frame-options"] == "DENY"
+        assert headers["cache-control"] == "no-store"
+        cookie = client.cookies.get("flx_session")
+        assert cookie is not None
+        # The session cookie is signed: altered, it is no session at all.
+        client.cookies.set("flx_session", cookie[:-3] + "abc")
+        assert (await client.get("/")).status_code == 302
+
+
+async def test_static_files_are_served_with_an_etag(site: Site) -> None:
+    async with site.client() as client:
+        css = await client.get("/static/flx_web/flx.css")
+        assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+        again = await client.get(
+            "/static/flx_web/flx.css", headers={"If-None-Match": css.headers["etag"]}
+        )
+        assert again.status_code == 304
+        assert (await client.get("/static/flx_web/nothing.js")).status_code == 404
+
+
+async def test_times_show_in_the_viewers_time_zone(site: Site) -> None:
+    async with signed_in(site, ADMIN) as client:
+        client.cookies.set("flx_tz", "Asia%2FTokyo")
+        profile = await client.get("/profile/")
+        assert "Asia/Tokyo" in profile.text and " JST</time>" in profile.text
+        client.cookies.set("flx_tz", "Not%2FA_Zone")
+        assert " UTC</time>" in (await client.get("/profile/")).text
