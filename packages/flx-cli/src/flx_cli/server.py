@@ -96,6 +96,7 @@ def server_app(settings: FlxSettings, options: ServeOptions) -> FastAPI:
     """The application one server process serves: the API over a ``server`` runtime, the
     scheduler and the executor's runs beside it, and the readiness probes."""
     from flx_api import create_app
+    from flx_cli.metrics import install_metrics
 
     async def build() -> Runtime:
         from flx_core.application import ProcessKind
@@ -116,6 +117,7 @@ def server_app(settings: FlxSettings, options: ServeOptions) -> FastAPI:
     app: FastAPI = create_app(
         settings, build, services=services, checks=readiness_checks, include_api=options.api
     )
+    install_metrics(app, settings)  # /metrics, and the request counts of every route
     return app
 
 

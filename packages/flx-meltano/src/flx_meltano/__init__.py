@@ -19,6 +19,7 @@ _EXPORTS = {
     "PipelineKpi": "flx_meltano.application.kpis",
     "DailyRecords": "flx_meltano.application.kpis",
     "KpiReport": "flx_meltano.application.kpis",
+    "ReadBusinessMetrics": "flx_meltano.application.metrics",
     "ApplyMeltanoImport": "flx_meltano.application.meltano_import",
     "PlanMeltanoImport": "flx_meltano.application.meltano_import",
     "ImportPlan": "flx_meltano.meltano_project",
@@ -101,6 +102,7 @@ if TYPE_CHECKING:
         ApplyMeltanoImport as ApplyMeltanoImport,
         PlanMeltanoImport as PlanMeltanoImport,
     )
+    from flx_meltano.application.metrics import ReadBusinessMetrics as ReadBusinessMetrics
     from flx_meltano.application.plugins import (
         GetPluginConfig as GetPluginConfig,
         InstallPlugins as InstallPlugins,

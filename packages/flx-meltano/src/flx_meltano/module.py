@@ -8,6 +8,7 @@ from flx_meltano.application import (  # noqa: F401  (registration)
     kpis,
     logs,
     meltano_import,
+    metrics,
     plugins,
     runs,
     schedules,

@@ -82,6 +82,7 @@ class Lifecycle:
             self.fail(record, error, previous)
             return False
         self.say(f"active {extension.name} {extension.version} ({extension.source})")
+        _count("loaded")
         return True
 
     def swap(self, record: ExtensionRecord, extension: DiscoveredExtension) -> bool:
@@ -106,6 +107,7 @@ class Lifecycle:
             return False
         if old_loaded is not None:
             old_loaded.drop_modules()
+        _count("reloaded")
         if old_extension.location == extension.location:
             self.say(f"reloaded {extension.name} {extension.version} ({extension.source})")
         else:
@@ -193,6 +195,7 @@ class Lifecycle:
         text = f"reload failed, previous version {version} stays active: {why}"
         if record.reason != text:
             record.reason = text
+            _count("failed")
             self.say(
                 f"reload failed {record.name}: {why} (previous version {version} stays active)"
             )
@@ -200,6 +203,7 @@ class Lifecycle:
     def fail(self, record: ExtensionRecord, why: str, previous: ExtensionRecord | None) -> None:
         record.state, record.reason = ExtensionState.FAILED, why
         if previous is None or previous.state != ExtensionState.FAILED or previous.reason != why:
+            _count("failed")
             self.say(f"failed {record.name} {record.extension.version}: {why}")
 
     def mark(self, extension: DiscoveredExtension, state: ExtensionState, why: str) -> None:
@@ -211,3 +215,11 @@ class Lifecycle:
             self.fail(record, why, previous)
         elif previous is None or previous.state != state or previous.reason != why:
             self.say(f"{state} {extension.name}: {why}")
+
+
+def _count(outcome: str) -> None:
+    """Count a load, reload or failure in ``flx_extension_reloads_total`` (imported here:
+    most commands that read extensions never serve metrics)."""
+    from flx_observability.metrics import EXTENSION_RELOADS
+
+    EXTENSION_RELOADS.labels(outcome).inc()

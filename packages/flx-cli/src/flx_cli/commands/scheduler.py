@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from flx_cli.context import CliContext, describe, fail, pass_cli
+from flx_cli.metrics import metrics_port as serving_metrics, metrics_port_option
 
 if TYPE_CHECKING:
     from flx_core.bootstrap import Runtime
@@ -28,20 +29,31 @@ if TYPE_CHECKING:
     default=None,
     help="Seconds between two looks at the schedules (FLX_SCHEDULER_TICK, default 1).",
 )
+@metrics_port_option
 @pass_cli
-def scheduler(cli: CliContext, once: bool, tick: float | None) -> None:
+def scheduler(
+    cli: CliContext,
+    once: bool,
+    tick: float | None,
+    metrics_port: int | None,
+    metrics_host: str | None,
+) -> None:
     """Fire pipelines' cron schedules until SIGTERM or Ctrl-C.
 
     Enabled pipelines with a schedule run at its times, read in the pipeline's timezone.
     After a downtime a pipeline with `catchup: skip` runs once for what it missed, one with
     `catchup: all` runs for every missed time (the last 100 at most). Runs go to the
     configured executor: in this process (local) or to `flx worker` processes (celery).
+
+    With --metrics-port its metrics (ticks, the time of the last one, fires and their lag,
+    reaped executions) are served on that port for Prometheus.
     """
     settings = cli.settings()
     if tick is not None:
         settings = settings.model_copy(update={"scheduler_tick": tick})
     try:
-        asyncio.run(_serve(cli, settings, once))
+        with serving_metrics(metrics_host or settings.api_host, metrics_port):
+            asyncio.run(_serve(cli, settings, once))
     except KeyboardInterrupt:
         fail("interrupted", 130)
     except Exception as exc:

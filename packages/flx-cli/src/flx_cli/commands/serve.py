@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import sys
 from typing import TYPE_CHECKING
@@ -249,9 +250,19 @@ def _run(
     # what was given as options travels there.
     os.environ["FLX_SHUTDOWN_GRACE_SECONDS"] = repr(settings.shutdown_grace_seconds)
     os.environ[options.ENV] = options.to_env()
+    # The workers' metrics add up on /metrics: prometheus_client's multiprocess mode.
+    from flx_observability.metrics_multiprocess import MULTIPROC_ENV, use_multiprocess_dir
+
+    mine = settings.home_path / "metrics" / f"serve-{os.getpid()}"
+    owned = None if os.environ.get(MULTIPROC_ENV) else mine
+    use_multiprocess_dir(mine)
     config = uvicorn.Config(FACTORY, factory=True, workers=workers, **common)  # type: ignore[arg-type]
     supervisor = Multiprocess(config, sockets=[sock])
-    supervisor.run()
+    try:
+        supervisor.run()
+    finally:
+        if owned is not None:
+            shutil.rmtree(owned, ignore_errors=True)
     if any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes):
         fail("a server process did not start (see the log above)")
     return 0

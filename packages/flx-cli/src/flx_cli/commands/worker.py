@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
 import click
 
 from flx_cli.context import EXIT_USAGE, CliContext, fail, pass_cli
+from flx_cli.metrics import metrics_port as serving_metrics, metrics_port_option
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -49,6 +51,7 @@ def _queues(value: str | None) -> list[str]:
     metavar="SECONDS",
     help="On SIGTERM, how long runs may go on before they are stopped (and end failed).",
 )
+@metrics_port_option
 @pass_cli
 def worker(
     cli: CliContext,
@@ -56,14 +59,18 @@ def worker(
     queues: str | None,
     loglevel: str,
     shutdown_grace: float,
+    metrics_port: int | None,
+    metrics_host: str | None,
 ) -> None:
     """Run the executions sent to QUEUES, each in a pool process of its own, until stopped.
 
     Needs FLX_EXECUTOR=celery, FLX_BROKER_URL (amqp:// or redis://) and the database every
     process of the installation uses (FLX_DATABASE_URL). On SIGTERM it stops taking runs,
     lets the running ones go on for --shutdown-grace seconds, then stops them.
+
+    With --metrics-port the worker's metrics (runs active and ended, summed over its pool
+    processes) are served on that port for Prometheus.
     """
-    from flx_core.domain import DomainError
     from flx_observability import configure_logging
 
     settings = cli.settings()
@@ -74,7 +81,6 @@ def worker(
             EXIT_USAGE,
         )
     configure_logging("debug" if cli.debug else loglevel.lower(), settings.log_format)
-    from flx_meltano.distributed import run_worker
 
     async def build() -> Any:
         """The FLX process of one pool child, built in that child (never before the fork);
@@ -84,8 +90,28 @@ def worker(
 
         return await bootstrap(settings, kind=ProcessKind.WORKER, migrate=False)
 
+    # Before the pool forks: its children write their metrics where this process reads them.
+    pool_metrics = settings.home_path / "metrics" / f"worker-{os.getpid()}"
+    with serving_metrics(
+        metrics_host or settings.api_host, metrics_port, multiprocess=pool_metrics
+    ):
+        code = _run(settings, build, concurrency, queues, loglevel, shutdown_grace)
+    sys.exit(code)
+
+
+def _run(
+    settings: Any,
+    build: Any,
+    concurrency: int | None,
+    queues: str | None,
+    loglevel: str,
+    shutdown_grace: float,
+) -> int:
+    from flx_core.domain import DomainError
+    from flx_meltano.distributed import run_worker
+
     try:
-        code = run_worker(
+        return run_worker(
             settings,
             build,
             concurrency=concurrency or settings.max_concurrent_runs,
@@ -95,4 +121,3 @@ def worker(
         )
     except DomainError as exc:
         fail(exc.message)
-    sys.exit(code)

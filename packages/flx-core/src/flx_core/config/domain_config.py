@@ -181,6 +181,18 @@ class FlxSettings(BaseSettings):
         default_factory=lambda: ["*"],
         description="Host names the dashboard answers (comma-separated; '*' for any)",
     )
+    # -- metrics (/metrics of flx serve, --metrics-port) ----------------------------------
+    metrics_cache_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        le=3600,
+        description="How long /metrics reuses a read of the business metrics from the database",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="When set, /metrics requires it as a bearer token (Prometheus' "
+        "authorization credentials)",
+    )
     shutdown_grace_seconds: float = Field(
         default=30.0,
         ge=0,

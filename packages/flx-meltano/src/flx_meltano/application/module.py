@@ -34,6 +34,7 @@ def build_module(wiring: Wiring) -> ApplicationModule:
         install_jobs,
         kpis,
         meltano_import,
+        metrics,
         plugins,
         runs,
         schedules,

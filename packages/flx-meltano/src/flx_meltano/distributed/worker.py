@@ -96,14 +96,23 @@ def add_run_task(app: Celery, child: WorkerChild) -> None:
 
     @app.task(name=TASK_NAME, bind=True, ignore_result=True)  # type: ignore[untyped-decorator]
     def run_execution(task: Any, payload: dict[str, Any]) -> str:
+        # Imported in the pool child, after the fork: the multiprocess directory of
+        # `flx worker --metrics-port` is in its environment by then.
+        from flx_observability import metrics
+
+        metrics.WORKER_RUNS_ACTIVE.inc()
         try:
-            return child.run(payload)
+            status = child.run(payload)
+            metrics.WORKER_RUNS.labels(status).inc()
+            return status
         except Exception as exc:
             # PipelineRun records every failure of a run itself; what gets here is the
             # database out of reach. Sent again later, the task finds the execution as it
             # is then (a run that started is not started twice).
             log.exception("run_task_failed", execution_id=payload.get("execution_id"))
             raise task.retry(exc=exc, countdown=RETRY_SECONDS, max_retries=RETRY_TIMES) from exc
+        finally:
+            metrics.WORKER_RUNS_ACTIVE.dec()
 
 
 class ShutdownGrace:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Date, Float, cast, func, literal_column, select, text
+from sqlalchemy import BigInteger, Date, Float, cast, func, select, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
 from flx_core.infrastructure.persistence.tables import executions
@@ -35,13 +36,10 @@ def stream_records(dialect: Any, *conditions: Any) -> Any:
     the ``stream_counts`` object of each row expanded by the database itself."""
     c = executions.c
     if is_postgres(dialect):
-        each = func.jsonb_each_text(cast(c.stream_counts, literal_column("jsonb"))).table_valued(
-            "key", "value"
-        )
-        records = func.sum(cast(each.c.value, literal_column("bigint")))
+        each = func.jsonb_each_text(cast(c.stream_counts, JSONB)).table_valued("key", "value")
     else:
         each = func.json_each(c.stream_counts).table_valued("key", "value")
-        records = func.sum(cast(each.c.value, literal_column("integer")))
+    records = func.sum(cast(each.c.value, BigInteger))
     return (
         select(c.pipeline_name, each.c.key.label("stream"), records.label("records"))
         .select_from(executions)

@@ -25,6 +25,7 @@ from flx_meltano.application.runs import ReapDeadExecutions
 from flx_meltano.application.schedules import FireSchedule
 from flx_meltano.scheduling.plan import MAX_CATCHUP, Due, Track
 from flx_meltano.scheduling.repository import ScheduleFire, ScheduleFireRepository
+from flx_observability import metrics
 
 log = structlog.get_logger(__name__)
 
@@ -105,6 +106,8 @@ class Scheduler:
 
         await asyncio.gather(*(fire(track, d) for track, d in due))
         self.last_tick = self.app.clock.now()
+        metrics.SCHEDULER_TICKS.inc()
+        metrics.SCHEDULER_LAST_TICK.set(time.time())
         return fired
 
     async def _reload(self) -> None:
@@ -159,6 +162,8 @@ class Scheduler:
         return fired
 
     def _log_fire(self, pipeline: str, fire: ScheduleFire) -> None:
+        metrics.SCHEDULE_FIRES.labels(fire.outcome).inc()
+        metrics.SCHEDULER_LAG.observe(max(0.0, fire.lag))
         log.info(
             "schedule_fired",
             pipeline=pipeline,
@@ -175,6 +180,7 @@ class Scheduler:
             log.warning("reaper_failed", reason=result.message)
             return
         reaped = result.unwrap().reaped  # each is logged with its reason as it is reaped
+        metrics.EXECUTIONS_REAPED.inc(len(reaped))
         if reaped:
             log.info("reaped_executions", executions=reaped)
 

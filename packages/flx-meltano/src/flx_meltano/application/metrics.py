@@ -1,0 +1,70 @@
+"""The business metrics' data: one read of the run history for the ``/metrics`` endpoint
+(see ``flx_observability.BusinessMetrics``, which caches it and bounds its cost)."""
+
+from __future__ import annotations
+
+from datetime import UTC, timedelta
+
+from flx_core.application import HandlerContext, Query
+from flx_core.domain import Permission, ServiceResult
+from flx_meltano.application.kpis import pipeline_kpi
+from flx_meltano.application.module import handlers
+from flx_meltano.reporting.kpis import KpiRepository, WindowCounts
+from flx_meltano.reporting.totals import PipelineSums, TotalsRepository
+from flx_observability.metrics_snapshot import BusinessSnapshot, PipelineTotals
+
+handlers.sql_repositories[TotalsRepository] = TotalsRepository
+
+
+class ReadBusinessMetrics(Query):
+    """Totals of every execution, pipeline and stream, and the pipelines' KPIs."""
+
+    permission = Permission.PIPELINE_READ
+
+
+@handlers.query(ReadBusinessMetrics)
+async def read_business_metrics(
+    qry: ReadBusinessMetrics, ctx: HandlerContext
+) -> ServiceResult[BusinessSnapshot]:
+    now = ctx.clock.now().astimezone(UTC)
+    totals = ctx.uow.get(TotalsRepository)
+    kpis = ctx.uow.get(KpiRepository)
+    executions, sums = await totals.executions()
+    facts = await kpis.pipelines()
+    counts = await kpis.window_counts(now - timedelta(days=1), now - timedelta(days=7))
+    pipelines = []
+    for f in facts:
+        k = pipeline_kpi(f, counts.get(f.id, WindowCounts()), now)
+        s = sums.get(f.name, PipelineSums())
+        pipelines.append(
+            PipelineTotals(
+                pipeline=f.name,
+                enabled=f.enabled,
+                records=s.records,
+                bytes=s.bytes,
+                state_commits=s.state_commits,
+                running=s.running,
+                queued=s.queued,
+                success_rate_24h=k.success_rate_24h,
+                success_rate_7d=k.success_rate_7d,
+                last_success_timestamp=k.last_success_at.timestamp() if k.last_success_at else None,
+                freshness_seconds=k.freshness_seconds,
+                expected_interval_seconds=k.expected_interval_seconds,
+                overdue=k.overdue,
+                consecutive_failures=await totals.failures_in_a_row(f.id)
+                if k.last_status not in (None, "succeeded")
+                else 0,
+            )
+        )
+    oldest = await totals.oldest_waiting()
+    by_reason, lockouts = await totals.logins()
+    return ServiceResult.success(
+        BusinessSnapshot(
+            executions=executions,
+            pipelines=pipelines,
+            streams=await totals.streams(),
+            login_failures=by_reason,
+            lockouts=lockouts,
+            oldest_queued_seconds=None if oldest is None else (now - oldest).total_seconds(),
+        )
+    )

@@ -1,0 +1,131 @@
+"""The reads behind the business metrics: totals over the whole run history, aggregated by
+the database in a pass per question (executions by pipeline and status with their
+durations, records per stream, failed logins), and per pipeline the few rows that tell how
+many runs failed in a row."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flx_core.infrastructure.persistence.tables import events, executions
+from flx_meltano.reporting.sql import seconds_between, stream_records
+from flx_observability.metrics_snapshot import DURATION_BUCKETS, ExecutionTotals, StreamTotals
+
+ENDED = ("succeeded", "failed", "cancelled")
+#: How far back the failures in a row are counted.
+STREAK_LIMIT = 100
+
+
+class PipelineSums:
+    __slots__ = ("bytes", "queued", "records", "running", "state_commits")
+
+    def __init__(self) -> None:
+        self.records = self.bytes = self.state_commits = self.running = self.queued = 0
+
+
+class TotalsRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @property
+    def dialect(self) -> Any:
+        return self.session.get_bind().dialect
+
+    async def executions(self) -> tuple[list[ExecutionTotals], dict[str, PipelineSums]]:
+        """Ended executions by (pipeline, status) with their duration histogram, and the
+        sums of every execution (running ones included) by pipeline: one pass."""
+        e = executions.c
+        ended = e.status.in_(ENDED)
+        duration = seconds_between(e.started_at, e.finished_at, self.dialect)
+        timed = and_(ended, e.started_at.is_not(None), e.finished_at.is_not(None))
+        buckets = [
+            func.sum(case((and_(timed, duration <= bound), 1), else_=0)).label(f"le{i}")
+            for i, bound in enumerate(DURATION_BUCKETS)
+        ]
+        query = select(
+            e.pipeline_name,
+            e.status,
+            func.count().label("n"),
+            func.sum(e.records).label("records"),
+            func.sum(e.bytes).label("bytes"),
+            func.sum(e.state_commits).label("state_commits"),
+            func.sum(case((timed, 1), else_=0)).label("timed"),
+            func.sum(case((timed, duration), else_=0.0)).label("duration"),
+            *buckets,
+        ).group_by(e.pipeline_name, e.status)
+        totals: list[ExecutionTotals] = []
+        sums: dict[str, PipelineSums] = defaultdict(PipelineSums)
+        for r in (await self.session.execute(query)).all():
+            s = sums[r.pipeline_name]
+            s.records += int(r.records or 0)
+            s.bytes += int(r.bytes or 0)
+            s.state_commits += int(r.state_commits or 0)
+            if r.status == "running":
+                s.running += int(r.n)
+            elif r.status in ("pending", "queued"):
+                s.queued += int(r.n)
+            else:
+                totals.append(
+                    ExecutionTotals(
+                        pipeline=r.pipeline_name,
+                        status=r.status,
+                        count=int(r.n),
+                        duration_buckets=tuple(
+                            int(getattr(r, f"le{i}") or 0) for i in range(len(DURATION_BUCKETS))
+                        ),
+                        timed=int(r.timed or 0),
+                        duration_sum=float(r.duration or 0.0),
+                    )
+                )
+        return totals, dict(sums)
+
+    async def streams(self) -> list[StreamTotals]:
+        query = stream_records(self.dialect)
+        return [
+            StreamTotals(pipeline=r.pipeline_name, stream=str(r.stream), records=int(r.records))
+            for r in (await self.session.execute(query)).all()
+        ]
+
+    async def failures_in_a_row(self, pipeline_id: str) -> int:
+        """Failed executions since the pipeline's last success (cancelled ones skipped)."""
+        e = executions.c
+        query = (
+            select(e.status)
+            .where(e.pipeline_id == pipeline_id, e.status.in_(("succeeded", "failed")))
+            .order_by(e.created_at.desc())
+            .limit(STREAK_LIMIT)
+        )
+        streak = 0
+        for status in (await self.session.execute(query)).scalars():
+            if status != "failed":
+                break
+            streak += 1
+        return streak
+
+    async def oldest_waiting(self) -> datetime | None:
+        e = executions.c
+        query = select(func.min(e.created_at)).where(e.status.in_(("pending", "queued")))
+        value: datetime | None = (await self.session.execute(query)).scalar()
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    async def logins(self) -> tuple[dict[str, int], int]:
+        """(failed logins by reason, lockouts) from the audit trail."""
+        ev = events.c
+        reason = ev.payload["reason"].as_string()
+        failed = (
+            select(reason.label("reason"), func.count().label("n"))
+            .where(ev.event_type == "LoginFailed")
+            .group_by(reason)
+        )
+        by_reason = {
+            str(r.reason or "unknown"): int(r.n) for r in (await self.session.execute(failed)).all()
+        }
+        locked = select(func.count()).where(ev.event_type == "AccountLocked")
+        return by_reason, int((await self.session.execute(locked)).scalar() or 0)
