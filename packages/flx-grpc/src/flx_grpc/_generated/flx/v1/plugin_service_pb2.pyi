@@ -81,7 +81,7 @@ class Plugin(_message.Message):
     id: _builtins.str
     version: _builtins.int
     plugin_type: _builtins.str
-    """extractors, loaders, mappers, utilities, ..."""
+    """extractor, loader, mapper or utility."""
     name: _builtins.str
     variant: _builtins.str
     pip_url: _builtins.str
@@ -154,7 +154,7 @@ class PluginSpec(_message.Message):
     CONFIG_FIELD_NUMBER: _builtins.int
     CAPABILITIES_FIELD_NUMBER: _builtins.int
     plugin_type: _builtins.str
-    """extractors, loaders, mappers, ..."""
+    """extractor, loader, mapper or utility."""
     name: _builtins.str
     variant: _builtins.str
     pip_url: _builtins.str
