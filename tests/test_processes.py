@@ -55,7 +55,7 @@ def test_the_kinds_differ_where_they_should() -> None:
     assert "auth" in PROCESS_CONTEXTS[ProcessKind.CLI]
     assert "auth" in PROCESS_CONTEXTS[ProcessKind.SERVER]
     assert "auth" not in PROCESS_CONTEXTS[ProcessKind.WORKER]
-    assert PROCESS_CONTEXTS[ProcessKind.SCHEDULER] == ("meltano",)
+    assert PROCESS_CONTEXTS[ProcessKind.SCHEDULER] == ("observability", "meltano")
 
 
 async def test_a_run_requested_in_a_process_is_run_by_its_executor(flx_home: Path) -> None:

@@ -42,12 +42,13 @@ from flx_core.infrastructure.secret_cipher import secret_cipher
 ModuleFactory = Callable[[Wiring], ApplicationModule]
 
 #: The bounded contexts each kind of process is built from (core is always first).
-#: auth: users, tokens, roles; plugin: extensions; meltano: the engine (executor, state).
+#: auth: users, tokens, roles; plugin: extensions; meltano: the engine (executor, state);
+#: observability: the process's tracer provider and a span around each command and query.
 PROCESS_CONTEXTS: dict[ProcessKind, tuple[str, ...]] = {
-    ProcessKind.CLI: ("auth", "plugin", "meltano"),
-    ProcessKind.SERVER: ("auth", "plugin", "meltano"),
-    ProcessKind.WORKER: ("plugin", "meltano"),
-    ProcessKind.SCHEDULER: ("meltano",),
+    ProcessKind.CLI: ("observability", "auth", "plugin", "meltano"),
+    ProcessKind.SERVER: ("observability", "auth", "plugin", "meltano"),
+    ProcessKind.WORKER: ("observability", "plugin", "meltano"),
+    ProcessKind.SCHEDULER: ("observability", "meltano"),
 }
 
 

@@ -33,6 +33,16 @@ def _redact(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
+def _trace_ids(logger: Any, name: str, event: dict[str, Any]) -> dict[str, Any]:
+    """The ids of the current span (see ``tracing.add_trace_ids``); a process that never
+    imported OpenTelemetry has no span, and does not pay for the import."""
+    if "opentelemetry.trace" not in sys.modules:
+        return event
+    from flx_observability.tracing import add_trace_ids
+
+    return add_trace_ids(logger, name, event)
+
+
 def configure_logging(
     level: str = "warning",
     fmt: Literal["auto", "console", "json"] = "auto",
@@ -52,6 +62,7 @@ def configure_logging(
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            _trace_ids,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             _redact,

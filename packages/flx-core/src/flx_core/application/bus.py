@@ -8,7 +8,7 @@ dispatched after the commit, and an event handler's failure is logged, never pro
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -23,6 +23,7 @@ from flx_core.application.modules import (
     Check,
     EventHandler,
     Handler,
+    Middleware,
     initialization_order,
 )
 from flx_core.domain.errors import DomainError
@@ -54,6 +55,7 @@ class Application:
         self._checks: dict[type[Message], list[Check]] = {}
         self._queries: dict[type[Message], Handler] = {}
         self._events: list[tuple[type[DomainEvent], EventHandler]] = []
+        self._middleware: list[Middleware] = []
         self.modules: list[ApplicationModule] = []
         self.commands = CommandBus(self)
         self.queries = QueryBus(self)
@@ -75,6 +77,7 @@ class Application:
                 self.subscribe(evt, event_handler)
             for checked, check in module.checks:
                 self._checks.setdefault(checked, []).append(check)
+            self._middleware.extend(module.middleware)
             self.modules.append(module)
 
     def register_command(self, command_type: type[Command], handler: Handler) -> Registration:
@@ -139,6 +142,17 @@ class Application:
         )
 
     async def execute(self, message: Message, *, principal: Principal) -> ServiceResult[Any]:
+        """Handle a command or query, through the modules' middleware."""
+
+        async def handle() -> ServiceResult[Any]:
+            return await self._handle(message, principal)
+
+        call: Callable[[], Awaitable[ServiceResult[Any]]] = handle
+        for middleware in reversed(self._middleware):
+            call = _wrapped(middleware, message, call)
+        return await call()
+
+    async def _handle(self, message: Message, principal: Principal) -> ServiceResult[Any]:
         is_command = isinstance(message, Command)
         table = self._commands if is_command else self._queries
         handler = table.get(type(message))
@@ -195,6 +209,15 @@ class Application:
                 continue
             for follow_up in more:
                 await self.publish(follow_up, principal=who)
+
+
+def _wrapped(
+    middleware: Middleware, message: Message, inner: Callable[[], Awaitable[ServiceResult[Any]]]
+) -> Callable[[], Awaitable[ServiceResult[Any]]]:
+    async def call() -> ServiceResult[Any]:
+        return await middleware(message, inner)
+
+    return call
 
 
 class CommandBus:

@@ -29,6 +29,12 @@ Handler = Callable[[Any, "HandlerContext"], Awaitable[ServiceResult[Any]]]
 EventHandler = Callable[[Any, "HandlerContext"], Awaitable[None]]
 #: Runs after a successful command handler and before the commit: (message, value, ctx).
 Check = Callable[[Any, Any, "HandlerContext"], Awaitable[None]]
+#: Wraps the handling of every command and query: (message, handle) -> handle()'s result,
+#: with whatever it does around it (a span, a timer). ``handle`` checks the permission,
+#: runs the handler and commits.
+Middleware = Callable[
+    [Any, Callable[[], Awaitable[ServiceResult[Any]]]], Awaitable[ServiceResult[Any]]
+]
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: The initialization order of the original specification, used to break ties.
@@ -51,8 +57,9 @@ class ApplicationModule:
 
     ``on_start`` hooks run when the application starts; ``closers`` when the process shuts
     down; ``checks`` after a command's handler succeeded, inside its transaction (raising a
-    DomainError refuses the command); ``executor`` is the ExecutorPort the context gives the
-    process, if any.
+    DomainError refuses the command); ``middleware`` around the handling of every command
+    and query of the process, in module order (the first is outermost); ``executor`` is the
+    ExecutorPort the context gives the process, if any.
     """
 
     name: str
@@ -65,6 +72,7 @@ class ApplicationModule:
     sql_repositories: dict[type[Any], Callable[[Any], Any]] = field(default_factory=dict)
     checks: list[tuple[type[Command], Check]] = field(default_factory=list)
     closers: list[Callable[[], Any]] = field(default_factory=list)
+    middleware: list[Middleware] = field(default_factory=list)
     executor: Any = None
 
     def command(self, command_type: type[Command]) -> Callable[[F], F]:
@@ -122,6 +130,7 @@ class ApplicationModule:
             on_start=list(self.on_start),
             sql_repositories=dict(self.sql_repositories),
             closers=list(self.closers),
+            middleware=list(self.middleware),
         )
 
 

@@ -270,6 +270,9 @@ class RunRequest(DomainValueObject):
     queue: str | None = None
     #: Do not start before then (a retry's backoff).
     not_before: datetime | None = None
+    #: The W3C trace context (``traceparent``, ``tracestate``) of the request that queued
+    #: it, so that the run continues that trace in whichever process runs it.
+    trace_context: dict[str, str] = {}
 
 
 class ExecutorPort(Protocol):

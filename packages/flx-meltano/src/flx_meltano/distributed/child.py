@@ -27,6 +27,7 @@ from typing import Any
 import structlog
 
 from flx_core.domain.ports import RunRequest
+from flx_observability.tracing import flush_traces
 
 #: Builds the FLX process of a pool child (the composition root's ``bootstrap`` of a
 #: ``worker`` process, handed down by `flx worker`); what it returns has ``executor``
@@ -110,6 +111,8 @@ class WorkerChild:
             execution = self._loop.run_until_complete(self._execute(request))
         finally:
             signal.signal(signal.SIGTERM, previous)
+            # A pool child may end without running exit hooks: the run's spans go now.
+            flush_traces()
             # A SIGTERM stops the run it came during, not the child's later ones.
             self._stop_reason = None
         return str(execution.status.value)

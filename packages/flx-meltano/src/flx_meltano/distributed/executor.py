@@ -25,6 +25,7 @@ from flx_core.domain.ports import LogStorePort, RunRequest, StateStorePort
 from flx_meltano.distributed.broker import BrokerUnavailable, describe_failure
 from flx_meltano.distributed.follow import Follower
 from flx_meltano.distributed.unsent import fail_unsent
+from flx_observability.tracing import current_carrier
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -87,6 +88,9 @@ class CeleryExecutor:
         few quick retries) the execution is failed with the reason, so nobody waits for a
         run that no worker will ever see."""
         queue = request.queue or self.settings.default_queue
+        if not request.trace_context:
+            # The worker's run continues the trace of the request that queued it.
+            request = request.model_copy(update={"trace_context": current_carrier()})
         countdown = None
         if request.not_before is not None:
             wait = (request.not_before - datetime.now(UTC)).total_seconds()

@@ -35,6 +35,7 @@ from flx_meltano.engine.incoming_state import incoming_state
 from flx_meltano.engine.lifecycle import ExecutionLifecycle, Turn
 from flx_meltano.engine.observer import RunObservers
 from flx_meltano.engine.plan import planned_run
+from flx_meltano.engine.spans import end_run_span, process_spans, run_span
 from flx_meltano.engine.state_commits import StateCommitter
 from flx_meltano.logs.shipper import LogShipper
 from flx_meltano.runner import Progress, RunHandle, RunnerError, RunResult, RunStatus, start
@@ -121,6 +122,13 @@ class PipelineRun:
             return pipeline, await load_run_plugins(uow, pipeline)
 
     async def run(self) -> PipelineExecution:
+        """Run the execution to its end (see the module's doc), in a span of its own."""
+        with run_span(self.execution_id, self.request.trace_context) as span:
+            finished = await self._run()
+            end_run_span(span, finished)
+            return finished
+
+    async def _run(self) -> PipelineExecution:
         request = self.request
         result: RunResult | None = None
         committer: StateCommitter | None = None
@@ -282,7 +290,9 @@ class PipelineRun:
             ended = asyncio.Event()
             watcher = asyncio.create_task(self._watch(latest, committer, ended))
             try:
-                return await self._handle.wait()
+                result = await self._handle.wait()
+                process_spans(result)
+                return result
             finally:
                 # The watcher leaves between two transactions: cancelling it inside one
                 # could leave its connection holding SQLite's write lock.

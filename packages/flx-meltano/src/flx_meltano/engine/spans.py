@@ -1,0 +1,74 @@
+"""The spans of a run: the run itself, and its tap, mappers and target with what they moved.
+
+The run's span continues the trace of the request that queued the execution (its
+``trace_context``, carried through the executor and the broker). Tap, mappers and target
+run at once, joined by pipes, for the whole run: their spans cover the run's processes from
+start to end and carry their exit codes; the record counts are the relay's, which reads the
+tap's output (the records the tap emitted, by stream, which are what the next process read).
+Attributes name things and count them; configuration values never appear.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from flx_core.domain import PipelineExecution
+from flx_meltano.runner import RunResult
+from flx_observability.tracing import continued, mark_failed, tracer
+
+
+def _ns(when: datetime) -> int:
+    return int(when.timestamp() * 1_000_000_000)
+
+
+@contextmanager
+def run_span(execution_id: str, trace_context: Mapping[str, str]) -> Iterator[Any]:
+    """The span of one execution's run, a child of the span that queued it."""
+    with (
+        continued(trace_context),
+        tracer().start_as_current_span(
+            "run", attributes={"flx.execution_id": execution_id}
+        ) as span,
+    ):
+        yield span
+
+
+def end_run_span(span: Any, finished: PipelineExecution) -> None:
+    """What the run came to: its pipeline, status and records."""
+    span.set_attribute("flx.pipeline", finished.pipeline_name)
+    span.set_attribute("flx.status", finished.status.value)
+    span.set_attribute("flx.records", finished.records)
+    if finished.status.value != "succeeded":
+        mark_failed(span, finished.error or finished.status.value)
+
+
+def process_spans(result: RunResult) -> None:
+    """A child span of the current (run) span for each process of the run: ``tap``,
+    ``mapper`` (one per mapper) and ``target``."""
+    t = tracer()
+    start, end = _ns(result.started_at), _ns(result.finished_at)
+    counted = dict(result.records)
+    # With mappers between them, the target reads what the last mapper wrote: uncounted.
+    direct = not any(p.role == "mapper" for p in result.processes)
+    for process in result.processes:
+        span = t.start_span(process.role, start_time=start)
+        if span.is_recording():
+            span.set_attribute("flx.plugin", process.name)
+            if process.exit_code is not None:
+                span.set_attribute("flx.exit_code", process.exit_code)
+            if process.role == "tap" or (process.role == "target" and direct):
+                _counts(span, counted)
+            if process.exit_code not in (0, None):
+                mark_failed(span, f"{process.name} exited with {process.exit_code}")
+        span.end(end_time=end)
+
+
+def _counts(span: Any, counted: dict[str, int]) -> None:
+    """The records the tap emitted (and a target right after it read), in total and by
+    stream."""
+    span.set_attribute("flx.records", sum(counted.values()))
+    for stream, records in sorted(counted.items()):
+        span.set_attribute(f"flx.records.{stream}", records)

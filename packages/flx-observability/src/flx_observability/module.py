@@ -1,0 +1,36 @@
+"""The observability context of every process: its tracer provider, and a span around each
+command and query the application handles."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from flx_core.application import ApplicationModule, Command, Wiring
+from flx_core.domain.pydantic_base import ServiceResult
+from flx_observability.tracing import configure_tracing, mark_failed, tracer
+
+
+async def message_span(
+    message: Any, handle: Callable[[], Awaitable[ServiceResult[Any]]]
+) -> ServiceResult[Any]:
+    """A span per command or query, named after its type; failed when the result is."""
+    kind = "command" if isinstance(message, Command) else "query"
+    with tracer().start_as_current_span(type(message).__name__) as span:
+        if span.is_recording():
+            span.set_attribute("flx.message.kind", kind)
+            pipeline = getattr(message, "pipeline", None)
+            if isinstance(pipeline, str):
+                span.set_attribute("flx.pipeline", pipeline)
+        result = await handle()
+        if not result.ok:
+            span.set_attribute("flx.error.code", str(result.error_code or "error"))
+            mark_failed(span, result.message)
+        return result
+
+
+def build_module(wiring: Wiring) -> ApplicationModule:
+    """Configure tracing for the process kind (once per process) and hand the bus its
+    span middleware."""
+    configure_tracing(wiring.kind.value)
+    return ApplicationModule(name="observability", middleware=[message_span])
