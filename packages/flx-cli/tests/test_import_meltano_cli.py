@@ -31,9 +31,12 @@ def test_a_dry_run_creates_nothing_not_even_the_database(cli) -> None:
     home = cli.work / "home"
     root = copy(cli, "jobs")
     before = snapshot(home)
-    result = cli("import", "meltano", str(root), "--dry-run", check=False)
+    # The suffix `meltano run` took from its environment goes into the state ids.
+    suffix = {**cli.env, "MELTANO_RUN_STATE_ID_SUFFIX": "backfill"}
+    result = cli("import", "meltano", str(root), "--dry-run", "--wide", check=False, env=suffix)
     assert result.returncode == 3, result.stderr  # the @once schedule is left out
     assert "would create" in result.stdout and "github-to-postgres" in result.stdout
+    assert "state id prod:tap-github-to-target-postgres:backfill" in result.stdout
     assert "dry run: nothing was changed" in result.stdout
     assert snapshot(home) == before is None
 

@@ -321,3 +321,85 @@ async def test_the_extractor_extras_apply_as_meltano_applies_them(
     assert any("starts from the state file" in w for w in done.warnings)
     ours = {p.stem: p.read_text().count("\n") for p in (flx_home / "tap_sample_raw").iterdir()}
     assert ours == written
+
+
+def _effective_config(runtime: Runtime, name: str) -> Any:
+    """What FLX hands plugin ``name``: its settings with a value, as `flx plugin config`
+    lists them (nothing in these projects is secret, so nothing is masked)."""
+    from flx_meltano import GetPluginConfig
+
+    async def go() -> dict[str, Any]:
+        result = await runtime.app.execute(GetPluginConfig(name=name), principal=Principal.system())
+        assert result.ok, result.message
+        return {s["name"]: s["value"] for s in result.value if s["value"] is not None}
+
+    return go()
+
+
+def _nested(flat: dict[str, Any]) -> dict[str, Any]:
+    """Dotted setting names (``core.dags_folder``) nested as Meltano prints them."""
+    out: dict[str, Any] = {}
+    for key, value in flat.items():
+        *parents, leaf = key.split(".")
+        node = out
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[leaf] = value
+    return out
+
+
+@pytest.mark.parametrize("name", ["small", "dbt_airflow"])
+async def test_every_plugin_and_job_of_a_project_is_what_meltano_resolves(
+    meltano: Path, tmp_path: Path, runtime: Runtime, name: str
+) -> None:
+    """Each imported plugin's effective config and each extractor's extras are the ones
+    `meltano config print` resolves; each job's extract-load blocks are the pipeline's; and
+    every plugin of the project that FLX does not run is listed as not imported."""
+    root = tmp_path / "project"
+    shutil.copytree(PROJECTS / name, root)
+    (root / ".env").write_text(
+        "TAP_FIXTURE_BIN=/opt/bin/tap-fixture\nTARGET_FIXTURE_BIN=/opt/bin/target-fixture\n"
+        f"OUT_PATH={tmp_path / 'out.jsonl'}\n"
+    )
+    ours = read_project(root, resolve_env=True)
+    plan = await runtime.app.execute(
+        ApplyMeltanoImport(path=str(root), resolve_env=True), principal=Principal.system()
+    )
+    assert plan.ok, plan.message
+    pipelines = {p.name: p for p in ours.pipelines}
+    for spec in ours.plugins:
+        theirs = meltano_json(meltano, root, "config", "--unsafe", "print", spec.name)
+        config = await _effective_config(runtime, spec.name)
+        # $MELTANO_EXTRACT__LOAD_SCHEMA has a value only within a run, in both tools.
+        config = {k: v for k, v in config.items() if "MELTANO_EXTRACT__LOAD_SCHEMA" not in str(v)}
+        assert _nested(config) == theirs, spec.name
+        if spec.plugin_type != "extractor":
+            continue
+        extras = meltano_json(meltano, root, "config", "print", spec.name, "--extras")
+        for pipeline in (p for p in ours.pipelines if p.extractor == spec.name):
+            assert (pipeline.select or ["*.*"]) == extras["_select"], pipeline.name
+            assert pipeline.metadata == extras["_metadata"], pipeline.name
+            assert pipeline.schema_overrides == extras["_schema"], pipeline.name
+            assert (pipeline.load_schema or spec.namespace) == extras["_load_schema"]
+    left_out = {u.name for u in ours.unsupported}
+    for job in meltano_json(meltano, root, "job", "list", "--format=json")["jobs"]:
+        (task,) = job["tasks"]
+        blocks = task.split()
+        if job["job_name"] not in pipelines:
+            # A task FLX cannot run as one pipeline is named with the block it cannot run.
+            (why,) = [u.reason for u in ours.unsupported if u.name == job["job_name"]]
+            assert blocks[-1] in why, why
+            continue
+        pipeline = pipelines[job["job_name"]]
+        assert blocks == [pipeline.extractor, *pipeline.mappers, pipeline.loader], job
+    imported = {p.name for p in ours.plugins}
+    for kind in ("transformers", "transforms", "orchestrators", "utilities"):
+        for item in yaml_plugins(root, kind):
+            assert item not in imported and item in left_out, item
+
+
+def yaml_plugins(root: Path, kind: str) -> list[str]:
+    import yaml
+
+    manifest = yaml.safe_load((root / "meltano.yml").read_text())
+    return [str(p["name"]) for p in (manifest.get("plugins") or {}).get(kind) or []]

@@ -202,3 +202,51 @@ def test_a_postgresql_system_database_is_read_the_same_way(empty_postgres_url: s
     assert read_states(empty_postgres_url) == {
         "prod:tap-a-to-target-b": {"bookmarks": {"a": {"id": 9}, "b": {"id": 1}}}
     }
+
+
+SUFFIXED = """
+default_environment: prod
+environments:
+- name: prod
+  state_id_suffix: ${{SHARD}}
+plugins:
+  extractors:
+  - {{name: tap-a, namespace: tap_a, executable: tap-a}}
+  loaders:
+  - {{name: target-b, namespace: target_b, executable: target-b}}
+jobs:
+- name: a-to-b
+  tasks: [tap-a target-b]
+{extra}"""
+
+
+def _suffixed(tmp_path: Path, dotenv: str = "", extra: str = "") -> Path:
+    (tmp_path / "meltano.yml").write_text(SUFFIXED.format(extra=extra))
+    (tmp_path / ".env").write_text(dotenv)
+    return tmp_path
+
+
+def test_the_environments_state_id_suffix_is_resolved_as_meltano_run_resolves_it(
+    tmp_path: Path,
+) -> None:
+    root = _suffixed(tmp_path, dotenv="SHARD=eu1\n")
+    (job,) = read_project(root).pipelines
+    assert job.state_id == "prod:tap-a-to-target-b:eu1"
+    # --state-id-suffix (MELTANO_RUN_STATE_ID_SUFFIX) wins, as with `meltano run`.
+    (job,) = read_project(root, state_id_suffix="backfill").pipelines
+    assert job.state_id == "prod:tap-a-to-target-b:backfill"
+
+
+def test_a_suffix_that_cannot_be_resolved_or_has_a_colon_is_refused_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SHARD", raising=False)
+    root = _suffixed(tmp_path)
+    with pytest.raises(ProjectError, match=r"state_id_suffix refers to \$SHARD, which is not set"):
+        read_project(root)
+    # The environment of the import resolves it too (a state id is fixed at import).
+    monkeypatch.setenv("SHARD", "us2")
+    (job,) = read_project(root).pipelines
+    assert job.state_id == "prod:tap-a-to-target-b:us2"
+    with pytest.raises(ProjectError, match="'a:b' contains ':'"):
+        read_project(root, state_id_suffix="a:b")

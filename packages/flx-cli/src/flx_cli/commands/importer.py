@@ -37,13 +37,19 @@ def _no_database(cli: CliContext) -> bool:
 
 
 def _offline_plan(
-    path: str, environment: str | None, state_from: str | None, resolve: bool
+    path: str,
+    environment: str | None,
+    state_from: str | None,
+    resolve: bool,
+    state_id_suffix: str | None,
 ) -> ImportPlan:
     """The plan against an FLX that holds nothing yet, computed without touching FLX_HOME."""
     from flx_meltano import Current, ProjectError, plan_import, read_project, read_states
 
     try:
-        project = read_project(path, environment=environment, resolve_env=resolve)
+        project = read_project(
+            path, environment=environment, resolve_env=resolve, state_id_suffix=state_id_suffix
+        )
         states = read_states(state_from) if state_from else {}
         return plan_import(project, states, Current())
     except ProjectError as exc:
@@ -119,6 +125,13 @@ def _print(plan: ImportPlan, dry_run: bool, wide: bool) -> None:
     is_flag=True,
     help="Resolve $VAR references from the project's .env (else kept as references).",
 )
+@click.option(
+    "--state-id-suffix",
+    envvar="MELTANO_RUN_STATE_ID_SUFFIX",
+    metavar="SUFFIX",
+    help="The suffix `meltano run --state-id-suffix` gave the state ids "
+    "(MELTANO_RUN_STATE_ID_SUFFIX; else the environment's state_id_suffix).",
+)
 @wide_option
 @json_option
 @pass_cli
@@ -129,6 +142,7 @@ def meltano(
     dry_run: bool,
     state_from: str | None,
     resolve_env: bool,
+    state_id_suffix: str | None,
     wide: bool,
 ) -> None:
     """Import the Meltano project at PATH (a directory or its meltano.yml): its extractors,
@@ -145,9 +159,10 @@ def meltano(
         "environment": environment,
         "state_from": state_from,
         "resolve_env": resolve_env,
+        "state_id_suffix": state_id_suffix,
     }
     if dry_run and _no_database(cli):
-        plan = _offline_plan(str(path), environment, state_from, resolve_env)
+        plan = _offline_plan(str(path), environment, state_from, resolve_env, state_id_suffix)
     else:
         message = PlanMeltanoImport(**args) if dry_run else ApplyMeltanoImport(**args)
 

@@ -58,6 +58,9 @@ class MeltanoSource(Message):
     state_from: str | None = None
     #: Resolve ``$VAR`` references from the project's ``.env`` (else they stay references).
     resolve_env: bool = False
+    #: The suffix of the state ids (``meltano run --state-id-suffix``); else the
+    #: environment's ``state_id_suffix``.
+    state_id_suffix: str | None = None
 
 
 class PlanMeltanoImport(MeltanoSource, Query):
@@ -106,7 +109,12 @@ async def current_of(
 async def make_plan(msg: MeltanoSource, ctx: HandlerContext, store: StateStorePort) -> ImportPlan:
     """The plan; a problem of the project or of its states as one clear error."""
     try:
-        project = read_project(msg.path, environment=msg.environment, resolve_env=msg.resolve_env)
+        project = read_project(
+            msg.path,
+            environment=msg.environment,
+            resolve_env=msg.resolve_env,
+            state_id_suffix=msg.state_id_suffix,
+        )
         states = read_states(msg.state_from) if msg.state_from else {}
         return plan_import(project, states, await current_of(ctx, store, project))
     except ProjectError as exc:

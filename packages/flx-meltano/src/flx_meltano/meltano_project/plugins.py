@@ -135,7 +135,12 @@ class PluginResolver:
             for m in extras.get("mappings") or []
             if isinstance(m, dict) and m.get("name")
         }
-        namespace = str(merged.get("namespace") or lock.get("namespace") or "")
+        own = chain[-1]
+        if own.get("inherit_from"):
+            # Meltano: a plugin that inherits has a namespace of its own, from its name.
+            namespace = str(own.get("namespace") or name.replace("-", "_"))
+        else:
+            namespace = str(merged.get("namespace") or lock.get("namespace") or "")
         return PluginSpec(
             plugin_type=IMPORTED[key],
             name=name,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flx_meltano.meltano_project.env_refs import read_dotenv
+from flx_meltano.meltano_project.env_refs import expand, read_dotenv, references
 from flx_meltano.meltano_project.loading import load_manifest, project_file
 from flx_meltano.meltano_project.model import MeltanoProject, PluginSpec, ProjectError
 from flx_meltano.meltano_project.pipelines import PipelineBuilder
@@ -41,8 +43,40 @@ def _variables(
     return values
 
 
+def _state_id_suffix(
+    given: str | None,
+    env_name: str | None,
+    env: dict[str, Any] | None,
+    known: Mapping[str, str],
+    source: Path,
+) -> str:
+    """The suffix of the state ids, as ``meltano run`` takes it: ``--state-id-suffix``
+    (``MELTANO_RUN_STATE_ID_SUFFIX``), else the environment's ``state_id_suffix`` with its
+    references resolved (from the project's variables, its ``.env`` and the environment of
+    the import: a state id is fixed when the pipeline is made, so a reference cannot stay)."""
+    if given is not None:
+        suffix, where = given, "--state-id-suffix"
+    else:
+        raw = (env or {}).get("state_id_suffix")
+        suffix = str(expand(raw, known)) if raw else ""
+        where = f"environment {env_name!r}: state_id_suffix"
+        missing = sorted(references(suffix))
+        if missing:
+            raise ProjectError(
+                f"{source}: {where} refers to ${missing[0]}, which is not set: set it, or "
+                "give the suffix with --state-id-suffix"
+            )
+    if ":" in suffix:
+        raise ProjectError(f"{source}: {where} {suffix!r} contains ':', which Meltano refuses")
+    return suffix
+
+
 def read_project(
-    path: str | Path, *, environment: str | None = None, resolve_env: bool = False
+    path: str | Path,
+    *,
+    environment: str | None = None,
+    resolve_env: bool = False,
+    state_id_suffix: str | None = None,
 ) -> MeltanoProject:
     """The project at ``path`` (a directory or its meltano.yml) as FLX specs."""
     main = project_file(Path(path))
@@ -60,7 +94,8 @@ def read_project(
             unsupported += unexpanded_references(plugins[name])
         unsupported += unsupported_extras(name, resolver.extras_of(name))
     owners = {m: p.name for p in plugins.values() for m in p.mappings}
-    suffix = str((env or {}).get("state_id_suffix") or "")
+    known = {**os.environ, **read_dotenv(root / ".env"), **variables}
+    suffix = _state_id_suffix(state_id_suffix, env_name, env, known, main)
     builder = PipelineBuilder(main, env_name, suffix, plugins, resolver.kind_of, owners)
     for job in manifest.get("jobs") or []:
         builder.job(job)
