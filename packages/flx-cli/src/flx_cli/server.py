@@ -118,6 +118,12 @@ def server_app(settings: FlxSettings, options: ServeOptions) -> FastAPI:
         settings, build, services=services, checks=readiness_checks, include_api=options.api
     )
     install_metrics(app, settings)  # /metrics, and the request counts of every route
+    if options.web:
+        from flx_web import create_web_app
+
+        # Mounted last, at "/": the dashboard gets every path the API does not answer, and
+        # the runtime the API's lifespan built (one per process).
+        app.mount("/", create_web_app(settings, lambda: app.state.runtime))
     return app
 
 
@@ -317,45 +323,10 @@ def grpc_port_free(settings: FlxSettings) -> None:
 
 def readiness_checks(runtime: RuntimeLike) -> Sequence[ReadinessCheck]:
     """What ``/health/ready`` probes: the database; Redis when FLX_REDIS_URL is set (the
-    rate limits live there); the broker when runs go to workers."""
-    from flx_api import ReadinessCheck
+    rate limits live there); the broker when runs go to workers (see ``health_checks``)."""
+    from flx_cli.health_checks import readiness_checks as checks
 
-    settings = runtime.settings
-    checks = [ReadinessCheck("database", lambda: _database(runtime))]
-    if settings.redis_url:
-        url = settings.redis_url
-        checks.append(ReadinessCheck("redis", lambda: _redis(url)))
-    if settings.executor == "celery" and settings.broker_url:
-        broker = settings.broker_url
-        checks.append(ReadinessCheck("broker", lambda: _broker(broker), timeout=5.0))
-    return checks
-
-
-async def _database(runtime: RuntimeLike) -> None:
-    from sqlalchemy import text
-
-    engine = getattr(runtime, "engine", None)
-    if engine is None:
-        raise RuntimeError("this process has no database engine")
-    async with engine.connect() as conn:
-        await conn.execute(text("SELECT 1"))
-
-
-async def _redis(url: str) -> None:
-    import redis.asyncio as redis
-
-    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
-    try:
-        await client.ping()
-    finally:
-        await client.aclose()
-
-
-async def _broker(url: str) -> None:
-    from flx_meltano.distributed.broker import check_broker
-
-    # kombu connects blocking: in a thread, bounded by its own timeout.
-    await asyncio.to_thread(check_broker, url, 3.0)
+    return checks(runtime)
 
 
 # -- before the first request ---------------------------------------------------------------
