@@ -95,7 +95,7 @@ def scan_directory(path: Path) -> list[DiscoveredExtension]:
     return [read_folder(folder) for folder in extension_folders(path)]
 
 
-def _from_entry_point(ep: EntryPoint) -> DiscoveredExtension:
+def from_entry_point(ep: EntryPoint) -> DiscoveredExtension:
     dist = f"{ep.dist.name} {ep.dist.version}" if ep.dist is not None else None
     found = DiscoveredExtension("entry_point", ep.value, distribution=dist)
     where = f"entry point {ep.name} = {ep.value}"
@@ -137,7 +137,7 @@ def entry_points_present(groups: tuple[str, ...] = ENTRY_POINT_GROUPS) -> bool:
 def scan_entry_points(groups: tuple[str, ...] = ENTRY_POINT_GROUPS) -> list[DiscoveredExtension]:
     """Installed distributions' extensions; each entry point's object is imported for its
     manifest."""
-    return [_from_entry_point(ep) for ep in _declared(groups)]
+    return [from_entry_point(ep) for ep in _declared(groups)]
 
 
 class ExtensionDiscovery:

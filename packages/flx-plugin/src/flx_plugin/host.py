@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from flx_core.application import ApplicationModule, Wiring
+from flx_plugin.builtin import configured_builtins
 from flx_plugin.config import ExtensionConfig, ExtensionConfigError, load_extension_config
 from flx_plugin.discovery import entry_points_present, extension_folders
 from flx_plugin.manager import ExtensionManager
@@ -27,8 +28,13 @@ log = structlog.get_logger(__name__)
 
 
 def has_extensions(config: ExtensionConfig, *, entry_points: bool = True) -> bool:
-    """Whether there is anything to load: an extension folder, or an installed entry point."""
-    return bool(extension_folders(config.watch_dir)) or (entry_points and entry_points_present())
+    """Whether there is anything to load: an extension folder, a configured built-in one,
+    or an installed entry point."""
+    return (
+        bool(extension_folders(config.watch_dir))
+        or bool(configured_builtins(config))
+        or (entry_points and entry_points_present())
+    )
 
 
 def cli_commands(settings: Any) -> list[click.Command]:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from flx_plugin.builtin import configured_builtins, scan_builtins
 from flx_plugin.config import ExtensionConfig, ExtensionConfigError, config_names, reread
 from flx_plugin.context import ExtensionRegistry
 from flx_plugin.discovery import DiscoveredExtension, scan_directory, scan_entry_points
@@ -85,9 +86,11 @@ class ExtensionManager:
 
     # -- discovery and resolution ----------------------------------------------------------
     def discover(self) -> list[DiscoveredExtension]:
-        """Entry points (read once per manager) and the watch directory (read every time)."""
+        """The configured built-in extensions and the entry points (read once per manager),
+        and the watch directory (read every time)."""
         if self._entry_found is None:
-            self._entry_found = scan_entry_points() if self.entry_points else []
+            installed = scan_entry_points() if self.entry_points else []
+            self._entry_found = [*scan_builtins(self.config), *installed]
         return [*self._entry_found, *scan_directory(self.config.watch_dir)]
 
     def resolve(self, found: list[DiscoveredExtension]) -> Resolution:
@@ -202,6 +205,8 @@ class ExtensionManager:
             for r in self.records.values()
             if r.active and fresh.options.get(r.name) != self.config.options.get(r.name)
         }
+        if configured_builtins(fresh) != configured_builtins(self.config):
+            self._entry_found = None  # a built-in extension was configured or dropped
         self.config = fresh
         self._say(f"configuration read again from {fresh.path}")
         return changed
