@@ -173,6 +173,16 @@ def test_create_run_and_follow_a_pipeline_while_the_dashboard_moves(
         page.get_by_role("button", name="Show difference").click()
         assert page.locator("#state-diff .del").count() > 0
 
+        # Edit: a schedule; the schedules page lists it with its next times.
+        page.goto("/pipelines/sample/")
+        page.click("#edit-pipeline")
+        page.fill("#id_schedule", "0 3 * * *")
+        page.click("button[type=submit]")
+        page.get_by_text("Pipeline sample saved.").wait_for()
+        assert "0 3 * * *" in page.inner_text(".facts")
+        page.goto("/schedules/")
+        assert page.get_by_role("link", name="sample").is_visible()
+
 
 def test_cancel_a_long_run(browser: Any, server: ServeProcess, tmp_path: Path) -> None:
     page = log_in(browser, server, ADMIN)
@@ -208,6 +218,16 @@ def test_a_viewer_sees_no_write_control_and_a_hand_made_post_is_refused(
             answer = page.request.post(path, form={"csrfmiddlewaretoken": token})
             assert answer.status == 403, path
             assert "permission" in answer.text().lower()
+        for path in (
+            "/",
+            "/executions/",
+            "/state/sample/",
+            "/plugins/",
+            "/schedules/",
+            "/profile/",
+        ):
+            assert page.request.get(path).status == 200, path
+        assert page.request.get("/users/").status == 403
         page.goto("/executions/?pipeline=sample")
         assert page.locator("table.runs tbody tr").count() == 1  # no run was added
 

@@ -8,6 +8,7 @@ Django's settings are global to a process: the first dashboard built here config
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -47,9 +48,16 @@ class Site:
 
 
 @pytest.fixture
-async def site(tmp_path: Path, sqlite_url: str) -> AsyncIterator[Site]:
+async def site(
+    tmp_path: Path, sqlite_url: str, request: pytest.FixtureRequest
+) -> AsyncIterator[Site]:
+    marker = request.node.get_closest_marker("settings")
     settings = FlxSettings(
-        home=tmp_path / "home", database_url=sqlite_url, bcrypt_rounds=4, login_max_failures=3
+        home=tmp_path / "home",
+        database_url=sqlite_url,
+        bcrypt_rounds=4,
+        login_max_failures=3,
+        **(marker.kwargs if marker else {}),
     )
     runtime = await bootstrap(settings, kind=ProcessKind.CLI)
     try:
@@ -233,3 +241,38 @@ async def test_times_show_in_the_viewers_time_zone(site: Site) -> None:
         assert "Asia/Tokyo" in profile.text and " JST</time>" in profile.text
         client.cookies.set("flx_tz", "Not%2FA_Zone")
         assert " UTC</time>" in (await client.get("/profile/")).text
+
+
+@pytest.mark.settings(access_token_ttl_seconds=1)
+async def test_an_expired_access_token_is_refreshed_and_logout_ends_the_session(
+    site: Site,
+) -> None:
+    async with signed_in(site, ADMIN) as client:
+        first = client.cookies["flx_session"]
+        await asyncio.sleep(1.5)  # the access token (1 s) expires; the refresh token lives on
+        page = await client.get("/profile/")
+        assert page.status_code == 200 and ADMIN in page.text
+        assert client.cookies["flx_session"] != first  # the new token pair is held
+        stale = httpx.Cookies({"flx_session": first})
+        await client.post("/logout/", data={"csrfmiddlewaretoken": token(page)})
+        assert (await client.get("/profile/")).status_code == 302
+    # The first cookie's refresh token was spent by the refresh: it opens no session.
+    async with site.client() as other:
+        other.cookies = stale
+        assert (await other.get("/profile/")).status_code == 302
+
+
+async def test_the_plugin_form_and_unknown_install_jobs(site: Site) -> None:
+    async with signed_in(site, ADMIN) as client:
+        form = await client.get("/plugins/new/")
+        fields = {"csrfmiddlewaretoken": token(form), "plugin_type": "extractor"}
+        taken = await client.post("/plugins/new/", data={**fields, "name": "tap-flx-sample"})
+        assert taken.status_code == 409 and "already exists" in taken.text
+        added = await client.post(
+            "/plugins/new/", data={**fields, "name": "tap-mine", "executable": "tap-mine"}
+        )
+        assert added.status_code == 302 and added.headers["location"] == "/plugins/tap-mine/"
+        detail = await client.get("/plugins/tap-mine/")
+        assert detail.status_code == 200 and "tap-mine" in detail.text
+        missing = await client.get("/plugins/install/0123456789abcdef/")
+        assert missing.status_code == 404
