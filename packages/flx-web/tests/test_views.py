@@ -9,6 +9,7 @@ Django's settings are global to a process: the first dashboard built here config
 from __future__ import annotations
 
 import asyncio
+import html
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,7 +21,7 @@ import pytest
 from pydantic import SecretStr
 
 from flx_auth import CreateUser, Role
-from flx_core.application import GetPipeline, ListExecutions, ProcessKind
+from flx_core.application import CreatePipeline, GetPipeline, ListExecutions, ProcessKind
 from flx_core.bootstrap import Runtime, bootstrap
 from flx_core.config import FlxSettings
 from flx_core.domain import Principal
@@ -276,3 +277,37 @@ async def test_the_plugin_form_and_unknown_install_jobs(site: Site) -> None:
         assert detail.status_code == 200 and "tap-mine" in detail.text
         missing = await client.get("/plugins/install/0123456789abcdef/")
         assert missing.status_code == 404
+
+
+async def test_secrets_are_masked_on_every_page_and_kept_by_an_edit(site: Site) -> None:
+    secret = "hunter2-not-for-eyes"
+    config = {"tap-flx-sample": {"rows": 5, "api_password": secret}}
+    await site.ask(
+        CreatePipeline(
+            name="masked", extractor="tap-flx-sample", loader="target-flx-sqlite", config=config
+        )
+    )
+    async with signed_in(site, ADMIN) as client:
+        for path in ("/pipelines/masked/", "/pipelines/masked/edit/", "/audit/?limit=500"):
+            page = await client.get(path)
+            assert page.status_code == 200 and secret not in page.text, path
+        edit = await client.get("/pipelines/masked/edit/")
+        shown = re.search(r'<textarea name="config"[^>]*>(.*?)</textarea>', edit.text, re.S)
+        assert shown is not None and "********" in shown.group(1)
+        saved = await client.post(
+            "/pipelines/masked/edit/",
+            data={
+                "csrfmiddlewaretoken": token(edit),
+                "description": "changed",
+                "extractor": "tap-flx-sample",
+                "loader": "target-flx-sqlite",
+                "config": html.unescape(shown.group(1)),
+                "timezone": "UTC",
+                "retries": "0",
+                "enabled": "on",
+            },
+        )
+        assert saved.status_code == 302, saved.text
+    pipeline = await site.ask(GetPipeline(pipeline="masked"))
+    assert pipeline.description == "changed"  # type: ignore[attr-defined]
+    assert pipeline.config["tap-flx-sample"]["api_password"] == secret  # type: ignore[attr-defined]
