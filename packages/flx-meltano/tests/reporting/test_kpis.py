@@ -3,69 +3,15 @@ on SQLite and PostgreSQL at a time the test chooses."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from flx_core.application import AddPlugin, CreatePipeline
-from flx_core.bootstrap import Runtime, bootstrap
-from flx_core.config import load_settings
-from flx_core.domain import ExecutionStatus, PipelineExecution, Principal
-from flx_core.testing.fakes import FakeClock
+from flx_core.domain import Principal
 from flx_meltano import GetPipelineKpis, KpiReport
 
 SYSTEM = Principal.system()
-#: "Now" of the tests: a Wednesday, 12:30 UTC.
+#: "Now" of the tests (the ``reporting`` fixture's): a Wednesday, 12:30 UTC.
 NOW = datetime(2024, 5, 15, 12, 30, tzinfo=UTC)
-
-
-@pytest.fixture
-async def app(database_url: str, flx_home: Path) -> AsyncIterator[Any]:
-    clock = FakeClock(NOW - timedelta(days=30))
-    rt: Runtime = await bootstrap(load_settings(database_url=database_url), clock=clock)
-    try:
-        for kind, name in (("extractor", "tap-noop"), ("loader", "target-noop")):
-            ok = await rt.app.execute(
-                AddPlugin(plugin_type=kind, name=name, executable="true"), principal=SYSTEM
-            )
-            assert ok.ok, ok.message
-        rt.app.test_clock = clock
-        yield rt.app
-    finally:
-        await rt.aclose()
-
-
-async def pipeline(app: Any, name: str, **fields: Any) -> Any:
-    result = await app.execute(
-        CreatePipeline(name=name, extractor="tap-noop", loader="target-noop", **fields),
-        principal=SYSTEM,
-    )
-    assert result.ok, result.message
-    return result.value
-
-
-async def history(app: Any, p: Any, runs: list[tuple[timedelta, str, int]]) -> None:
-    """Executions of ``p`` created ``ago`` before NOW, each lasting a minute."""
-    async with app.uow_factory() as uow:
-        for ago, status, records in runs:
-            created = NOW - ago
-            done = status not in ("running", "queued", "pending")
-            await uow.executions.add(
-                PipelineExecution(
-                    pipeline_id=p.id,
-                    pipeline_name=p.name,
-                    status=ExecutionStatus(status),
-                    created_at=created,
-                    started_at=created if status != "queued" else None,
-                    finished_at=created + timedelta(minutes=1) if done else None,
-                    records=records,
-                    stream_counts={"s": records},
-                )
-            )
-        await uow.commit()
 
 
 async def kpis(app: Any, name: str | None = None) -> KpiReport:
@@ -76,11 +22,10 @@ async def kpis(app: Any, name: str | None = None) -> KpiReport:
     return report
 
 
-async def test_rates_freshness_records_per_day_and_active_runs(app: Any) -> None:
-    hourly = await pipeline(app, "hourly", schedule="0 * * * *")
-    manual = await pipeline(app, "manual")
-    await history(
-        app,
+async def test_rates_freshness_records_per_day_and_active_runs(reporting: Any) -> None:
+    hourly = await reporting.pipeline("hourly", schedule="0 * * * *")
+    manual = await reporting.pipeline("manual")
+    await reporting.history(
         hourly,
         [
             (timedelta(days=8), "failed", 0),  # outside both windows
@@ -92,9 +37,9 @@ async def test_rates_freshness_records_per_day_and_active_runs(app: Any) -> None
             (timedelta(minutes=1), "running", 0),
         ],
     )
-    await history(app, manual, [(timedelta(minutes=10), "queued", 0)])
+    await reporting.history(manual, [(timedelta(minutes=10), "queued", 0)])
 
-    report = await kpis(app)
+    report = await kpis(reporting.app)
     assert report.generated_at == NOW
     assert [k.pipeline for k in report.pipelines] == ["hourly", "manual"]
     h, m = report.pipelines
@@ -126,10 +71,10 @@ async def test_rates_freshness_records_per_day_and_active_runs(app: Any) -> None
     assert sum(by_day.values()) == 145  # the 8-day-old run is outside, days are zeros
 
 
-async def test_a_fresh_success_is_not_overdue_and_one_pipeline_can_be_asked(app: Any) -> None:
-    daily = await pipeline(app, "daily", schedule="0 6 * * *")
-    await history(app, daily, [(timedelta(hours=6, minutes=30), "succeeded", 7)])
-    report = await kpis(app, "daily")
+async def test_a_fresh_success_is_not_overdue_and_one_pipeline_can_be_asked(reporting: Any) -> None:
+    daily = await reporting.pipeline("daily", schedule="0 6 * * *")
+    await reporting.history(daily, [(timedelta(hours=6, minutes=30), "succeeded", 7)])
+    report = await kpis(reporting.app, "daily")
     [k] = report.pipelines
     assert k.overdue is False and k.expected_interval_seconds == 86400
     assert k.next_run_at == datetime(2024, 5, 16, 6, 0, tzinfo=UTC)
@@ -137,13 +82,13 @@ async def test_a_fresh_success_is_not_overdue_and_one_pipeline_can_be_asked(app:
     assert sum(d.records for d in report.records_per_day) == 7
 
 
-async def test_weekday_schedule_is_not_overdue_over_the_weekend(app: Any) -> None:
-    weekdays = await pipeline(app, "weekdays", schedule="0 9 * * 1-5")
+async def test_weekday_schedule_is_not_overdue_over_the_weekend(reporting: Any) -> None:
+    weekdays = await reporting.pipeline("weekdays", schedule="0 9 * * 1-5")
     # Friday 2024-05-10 09:00 ran and succeeded; now is Sunday noon.
-    await history(app, weekdays, [(timedelta(days=5, hours=3, minutes=30), "succeeded", 1)])
+    await reporting.history(weekdays, [(timedelta(days=5, hours=3, minutes=30), "succeeded", 1)])
     sunday = datetime(2024, 5, 12, 12, 0, tzinfo=UTC)
-    app.test_clock.current = sunday
-    report = (await app.execute(GetPipelineKpis(), principal=SYSTEM)).value
+    reporting.app.test_clock.current = sunday
+    report = (await reporting.app.execute(GetPipelineKpis(), principal=SYSTEM)).value
     [k] = report.pipelines
     assert k.last_success_at is not None and k.last_success_at < sunday
     assert k.overdue is False
@@ -151,11 +96,11 @@ async def test_weekday_schedule_is_not_overdue_over_the_weekend(app: Any) -> Non
 
 
 async def test_a_disabled_pipeline_is_never_overdue_and_an_unknown_one_is_not_found(
-    app: Any,
+    reporting: Any,
 ) -> None:
-    await pipeline(app, "off", schedule="* * * * *", enabled=False)
-    [k] = (await kpis(app)).pipelines
+    await reporting.pipeline("off", schedule="* * * * *", enabled=False)
+    [k] = (await kpis(reporting.app)).pipelines
     assert (k.enabled, k.overdue, k.next_run_at) == (False, False, None)
-    app.test_clock.current = NOW
-    result = await app.execute(GetPipelineKpis(pipeline="nope"), principal=SYSTEM)
+    reporting.app.test_clock.current = NOW
+    result = await reporting.app.execute(GetPipelineKpis(pipeline="nope"), principal=SYSTEM)
     assert not result.ok and result.error_code == "not_found"

@@ -28,7 +28,8 @@ def seconds_between(start: Any, end: Any, dialect: Any) -> ColumnElement[float]:
     """``end - start`` in seconds."""
     if is_postgres(dialect):
         return cast(func.extract("epoch", end - start), Float)
-    return (func.julianday(end) - func.julianday(start)) * 86400.0
+    # julianday is a float of days: its microseconds are noise, rounded off to the ms.
+    return func.round((func.julianday(end) - func.julianday(start)) * 86400.0, 3)
 
 
 def stream_records(dialect: Any, *conditions: Any) -> Any:

@@ -1,0 +1,93 @@
+"""ReadBusinessMetrics over a history written straight into the tables, on SQLite and
+PostgreSQL: totals by pipeline and status, durations in their buckets, records per stream
+(the stream counts expanded by the database), failures in a row, logins."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flx_core.domain import Principal
+from flx_core.domain.events import DomainEvent
+from flx_meltano import ReadBusinessMetrics
+from flx_observability.metrics_snapshot import DURATION_BUCKETS, BusinessSnapshot
+
+#: "Now" of the tests (the ``reporting`` fixture's).
+NOW = datetime(2024, 5, 15, 12, 30, tzinfo=UTC)
+
+
+async def read(app: Any) -> BusinessSnapshot:
+    app.test_clock.current = NOW
+    result = await app.execute(ReadBusinessMetrics(), principal=Principal.system("metrics"))
+    assert result.ok, result.message
+    snapshot: BusinessSnapshot = result.value
+    return snapshot
+
+
+async def test_totals_durations_streams_and_streaks(reporting: Any) -> None:
+    a = await reporting.pipeline("a", schedule="0 * * * *")
+    b = await reporting.pipeline("b")
+    await reporting.history(
+        a,
+        [
+            (timedelta(days=20), "succeeded", 10),
+            (timedelta(days=3), "succeeded", 20),
+            (timedelta(hours=3), "failed", 1),
+            (timedelta(hours=2), "cancelled", 0),
+            (timedelta(hours=1), "failed", 2),
+            (timedelta(minutes=5), "running", 4),
+        ],
+    )
+    await reporting.history(
+        b, [(timedelta(minutes=30), "succeeded", 7), (timedelta(minutes=1), "queued", 0)]
+    )
+
+    s = await read(reporting.app)
+    totals = {(e.pipeline, e.status): e for e in s.executions}
+    assert {k: e.count for k, e in totals.items()} == {
+        ("a", "succeeded"): 2,
+        ("a", "failed"): 2,
+        ("a", "cancelled"): 1,
+        ("b", "succeeded"): 1,
+    }
+    # Each run of the history lasted one minute: in every bucket from 60 s on.
+    ok = totals[("a", "succeeded")]
+    assert ok.timed == 2 and ok.duration_sum == 120.0
+    assert ok.duration_buckets == tuple(2 if bound >= 60 else 0 for bound in DURATION_BUCKETS)
+    streams = {(st.pipeline, st.stream): st.records for st in s.streams}
+    assert streams == {("a", "s"): 37, ("b", "s"): 7}
+    by_name = {p.pipeline: p for p in s.pipelines}
+    pa, pb = by_name["a"], by_name["b"]
+    assert (pa.records, pa.running, pa.queued) == (37, 1, 0)
+    assert (pb.records, pb.running, pb.queued) == (7, 0, 1)
+    assert pa.consecutive_failures == 2  # the cancelled one between them does not break it
+    assert pb.consecutive_failures == 0
+    assert pa.success_rate_7d == 1 / 3 and pa.success_rate_24h == 0.0
+    assert pa.overdue is True and pa.expected_interval_seconds == 3600
+    assert pb.freshness_seconds == 29 * 60
+    assert pb.last_success_timestamp == (NOW - timedelta(minutes=29)).timestamp()
+    assert s.oldest_queued_seconds == 60.0
+
+
+async def test_failed_logins_and_lockouts_come_from_the_audit_trail(reporting: Any) -> None:
+    class LoginFailed(DomainEvent):
+        email: str
+        reason: str
+
+    class AccountLocked(DomainEvent):
+        email: str
+
+    async with reporting.app.uow_factory() as uow:
+        await uow.events.append(
+            [
+                LoginFailed(aggregate_id="u1", email="x@example.com", reason="bad_credentials"),
+                LoginFailed(aggregate_id="u1", email="x@example.com", reason="bad_credentials"),
+                LoginFailed(aggregate_id="u1", email="x@example.com", reason="account_locked"),
+                AccountLocked(aggregate_id="u1", email="x@example.com"),
+            ],
+            actor="x@example.com",
+        )
+        await uow.commit()
+    s = await read(reporting.app)
+    assert s.login_failures == {"bad_credentials": 2, "account_locked": 1}
+    assert s.lockouts == 1
