@@ -66,8 +66,8 @@ class PipelineForm(forms.Form):
 
     def __init__(self, *args: Any, extractors: list[str], loaders: list[str], **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["extractor"].choices = [(n, n) for n in extractors]  # type: ignore[attr-defined]
-        self.fields["loader"].choices = [(n, n) for n in loaders]  # type: ignore[attr-defined]
+        self.fields["extractor"].choices = [(n, n) for n in extractors]
+        self.fields["loader"].choices = [(n, n) for n in loaders]
 
     def fields_for_bus(self) -> dict[str, Any]:
         """The cleaned values as the pipeline messages take them."""

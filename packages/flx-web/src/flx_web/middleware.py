@@ -71,13 +71,13 @@ def flx_session(get_response: Handler) -> Handler:
 
     async def middleware(request: HttpRequest) -> HttpResponse:
         zone = viewer_zone(request)
-        request.viewer_zone = zone  # type: ignore[attr-defined]
+        request.viewer_zone = zone
         timezone.activate(zone)
         try:
-            request.flx = await signed_in_caller(request)  # type: ignore[attr-defined]
+            request.flx = await signed_in_caller(request)
         except runtime.Starting:
-            request.flx = None  # type: ignore[attr-defined]
-            request.starting = True  # type: ignore[attr-defined]
+            request.flx = None
+            request.starting = True
         try:
             return await get_response(request)
         finally:

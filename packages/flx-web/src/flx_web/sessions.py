@@ -42,6 +42,7 @@ async def signed_in_caller(request: HttpRequest) -> Caller | None:
     if not held:
         return None
     app = runtime.current().app
+    principal: Principal | None
     try:
         principal = await authenticate(app, held["access"])
     except (TokenRejected, DomainError):
@@ -62,11 +63,12 @@ async def _refreshed(request: HttpRequest, held: dict[str, Any]) -> Principal | 
         ),
         principal=Principal.anonymous(),
     )
-    if not result.ok:
+    pair: TokenPair | None = result.value
+    if not result.ok or pair is None:
         return None
-    keep(request, held["email"], result.value)
+    keep(request, held["email"], pair)
     try:
-        return await authenticate(app, result.value.access_token)
+        return await authenticate(app, pair.access_token)
     except (TokenRejected, DomainError):
         return None
 

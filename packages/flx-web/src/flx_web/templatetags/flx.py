@@ -24,7 +24,7 @@ def when(value: datetime | None) -> str:
     local = timezone.localtime(value)
     utc = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     shown = local.strftime("%Y-%m-%d %H:%M:%S ") + (local.tzname() or "")
-    return format_html('<time datetime="{}" title="{}">{}</time>', utc, utc, shown.strip())
+    return str(format_html('<time datetime="{}" title="{}">{}</time>', utc, utc, shown.strip()))
 
 
 def _span(seconds: float) -> str:

@@ -8,7 +8,14 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods, require_POST
 from pydantic import SecretStr, ValidationError
 
-from flx_auth import CurrentUser, ListOwnSessions, Login, RevokeOwnSession, normalize_email
+from flx_auth import (
+    CurrentUser,
+    ListOwnSessions,
+    Login,
+    RevokeOwnSession,
+    TokenPair,
+    normalize_email,
+)
 from flx_core.application import describe_validation_error
 from flx_core.domain import Principal
 from flx_web import runtime, sessions
@@ -46,11 +53,12 @@ async def login(request: HttpRequest) -> HttpResponse:
     except runtime.Starting as exc:
         return error_page(request, 503, str(exc))
     result = await app.execute(message, principal=Principal.anonymous())
-    if not result.ok:
+    pair: TokenPair | None = result.value
+    if not result.ok or pair is None:
         context["error"] = result.message or "login refused"
         return render(request, "flx_web/login.html", context, status=401)
     request.session.cycle_key()
-    sessions.keep(request, normalize_email(email), result.value)
+    sessions.keep(request, normalize_email(email), pair)
     return HttpResponseRedirect(next_url)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from pydantic import SecretStr
 
@@ -33,8 +34,6 @@ async def schedules(request: HttpRequest) -> HttpResponse:
 
 def _day(raw: str) -> datetime:
     """A date typed in a filter (YYYY-MM-DD), as the start of that day in the viewer's zone."""
-    from django.utils import timezone
-
     parsed = datetime.strptime(raw, "%Y-%m-%d")
     return parsed.replace(tzinfo=timezone.get_current_timezone())
 
@@ -50,12 +49,8 @@ async def audit(request: HttpRequest) -> HttpResponse:
         until = _day(chosen["until"]) if chosen["until"] else None
     except ValueError:
         return error_page(request, 422, "since and until are days: YYYY-MM-DD")
-    limit = (
-        int(request.GET.get("limit") or AUDIT_PAGE)
-        if (request.GET.get("limit") or "50").isdigit()
-        else AUDIT_PAGE
-    )
-    limit = limit if limit in AUDIT_SIZES else AUDIT_PAGE
+    sizes = {str(n): n for n in AUDIT_SIZES}
+    limit = sizes.get(request.GET.get("limit") or "", AUDIT_PAGE)
     flt = EventFilter(
         event_type=chosen["type"] or None,
         actor=chosen["actor"] or None,
