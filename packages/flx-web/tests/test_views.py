@@ -311,3 +311,20 @@ async def test_secrets_are_masked_on_every_page_and_kept_by_an_edit(site: Site) 
     pipeline = await site.ask(GetPipeline(pipeline="masked"))
     assert pipeline.description == "changed"  # type: ignore[attr-defined]
     assert pipeline.config["tap-flx-sample"]["api_password"] == secret  # type: ignore[attr-defined]
+
+
+@pytest.mark.settings(api_login_rate_limit="4/minute")
+async def test_login_attempts_from_one_address_are_limited_across_accounts(site: Site) -> None:
+    async with site.client() as client:
+        form = await client.get("/login/")
+        for n in range(4):
+            wrong = {
+                "email": f"nobody{n}@example.com",
+                "password": "guess",
+                "csrfmiddlewaretoken": token(form),
+            }
+            assert (await client.post("/login/", data=wrong)).status_code == 401
+        right = {"email": ADMIN, "password": PASSWORD, "csrfmiddlewaretoken": token(form)}
+        refused = await client.post("/login/", data=right)
+        assert refused.status_code == 429 and "too many login attempts" in refused.text
+        assert int(refused.headers["retry-after"]) > 0

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from flx_core.config import FlxSettings
-from flx_web import config, runtime
+from flx_web import config, login_limits, runtime
 
 STATIC_PREFIX = "/static/"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -79,6 +79,7 @@ def create_web_app(settings: FlxSettings, source: runtime.RuntimeSource) -> WebA
     (None while it starts or stops); Django is configured here, from ``settings``."""
     config.configure(settings)
     runtime.install(source)
+    login_limits.install(login_limits.LoginLimits(settings))
     from django.core.handlers.asgi import ASGIHandler
 
     return WebApp(ASGIHandler())

@@ -18,7 +18,7 @@ from flx_auth import (
 )
 from flx_core.application import describe_validation_error
 from flx_core.domain import Principal
-from flx_web import runtime, sessions
+from flx_web import login_limits, runtime, sessions
 from flx_web.views.base import caller_of, error_page, page
 
 
@@ -52,6 +52,14 @@ async def login(request: HttpRequest) -> HttpResponse:
         app = runtime.current().app
     except runtime.Starting as exc:
         return error_page(request, 503, str(exc))
+    limits = login_limits.current()
+    address = sessions.client_address(request) or "unknown"
+    refusal = await limits.check(address, email) if limits is not None else None
+    if refusal is not None:
+        context["error"] = refusal.message
+        response = render(request, "flx_web/login.html", context, status=429)
+        response.headers["Retry-After"] = str(refusal.retry_after)
+        return response
     result = await app.execute(message, principal=Principal.anonymous())
     pair: TokenPair | None = result.value
     if not result.ok or pair is None:
