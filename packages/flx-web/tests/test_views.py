@@ -328,3 +328,33 @@ async def test_login_attempts_from_one_address_are_limited_across_accounts(site:
         refused = await client.post("/login/", data=right)
         assert refused.status_code == 429 and "too many login attempts" in refused.text
         assert int(refused.headers["retry-after"]) > 0
+
+
+async def test_an_install_shows_its_progress_to_its_end(site: Site, tmp_path: Path) -> None:
+    async with signed_in(site, ADMIN) as client:
+        form = await client.get("/plugins/new/")
+        await client.post(
+            "/plugins/new/",
+            data={
+                "csrfmiddlewaretoken": token(form),
+                "plugin_type": "extractor",
+                "name": "tap-missing",
+                "pip_url": str(tmp_path / "no-such-package"),
+            },
+        )
+        detail = await client.get("/plugins/tap-missing/")
+        started = await client.post(
+            "/plugins/tap-missing/install/", data={"csrfmiddlewaretoken": token(detail)}
+        )
+        assert started.status_code == 302
+        job_page = started.headers["location"]
+        assert re.fullmatch(r"/plugins/install/[0-9a-f]+/", job_page)
+        page = await client.get(job_page)
+        assert page.status_code == 200 and 'data-refresh="' in page.text
+        for _ in range(300):  # the page's script reloads the progress until it is final
+            progress = await client.get(job_page + "progress/")
+            if "data-final" in progress.text:
+                break
+            await asyncio.sleep(0.1)
+        assert 'data-status="failed"' in progress.text
+        assert "tap-missing" in progress.text and "failed" in progress.text
