@@ -358,3 +358,26 @@ async def test_an_install_shows_its_progress_to_its_end(site: Site, tmp_path: Pa
             await asyncio.sleep(0.1)
         assert 'data-status="failed"' in progress.text
         assert "tap-missing" in progress.text and "failed" in progress.text
+
+
+async def test_an_administrator_changes_roles_and_the_last_admin_stays(site: Site) -> None:
+    async with signed_in(site, ADMIN) as client:
+        users = await client.get("/users/")
+        csrf = token(users)
+        promoted = await client.post(
+            f"/users/{VIEWER}/", data={"csrfmiddlewaretoken": csrf, "roles": ["operator"]}
+        )
+        assert promoted.status_code == 302
+        assert re.search(
+            r"viewer@example.com.*?value=\"operator\" checked",
+            (await client.get("/users/")).text,
+            re.S,
+        )
+        demoted = await client.post(
+            f"/users/{ADMIN}/", data={"csrfmiddlewaretoken": csrf, "roles": ["viewer"]}
+        )
+        assert demoted.status_code == 422 and "last active admin" in demoted.text
+    async with signed_in(site, VIEWER) as operator:
+        page = await operator.get("/pipelines/new/")
+        assert page.status_code == 200  # an operator may create pipelines
+        assert 'href="/users/"' not in page.text
