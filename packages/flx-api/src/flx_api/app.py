@@ -22,7 +22,6 @@ from flx_api.problems import document_problems, install_problem_handlers
 from flx_api.ratelimit import RateLimitMiddleware, RateLimits
 from flx_api.routes import API_ROUTERS, health_router
 from flx_core.config import FlxSettings
-from flx_observability import TracingMiddleware
 
 API_PREFIX = "/api/v1"
 
@@ -108,6 +107,4 @@ def create_app(
             ],
         )
     api.add_middleware(SecurityHeadersMiddleware)
-    # Outermost: a request's span covers all the above, refusals included.
-    api.add_middleware(TracingMiddleware)
     return api

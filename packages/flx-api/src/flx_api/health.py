@@ -4,25 +4,16 @@ the database, and Redis and the broker when configured)."""
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from flx_core.domain import mask_inline_secrets
+from flx_observability import HealthCheck, run_check
 
-
-@dataclass(frozen=True)
-class ReadinessCheck:
-    """A named probe; it raises when what it checks is not usable."""
-
-    name: str
-    probe: Callable[[], Awaitable[object]]
-    timeout: float = 3.0
+#: A named probe that raises when what it checks is not usable (the health framework's).
+ReadinessCheck = HealthCheck
 
 
 class CheckResult(BaseModel):
@@ -46,21 +37,12 @@ async def live() -> Health:
 
 
 async def _run(check: ReadinessCheck) -> CheckResult:
-    started = time.perf_counter()
-    try:
-        await asyncio.wait_for(check.probe(), check.timeout)
-    except Exception as exc:
-        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if isinstance(exc, TimeoutError):
-            text = f"no answer within {check.timeout:g} s"
-        return CheckResult(
-            name=check.name,
-            status="failing",
-            duration_ms=round((time.perf_counter() - started) * 1000, 1),
-            error=mask_inline_secrets(text),
-        )
+    found = await run_check(check)
     return CheckResult(
-        name=check.name, status="ok", duration_ms=round((time.perf_counter() - started) * 1000, 1)
+        name=found.name,
+        status="ok" if found.ok else "failing",
+        duration_ms=round(found.seconds * 1000, 1),
+        error=None if found.ok else found.detail,
     )
 
 

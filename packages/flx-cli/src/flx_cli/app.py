@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "daemon": ("flx_cli.commands.daemon:daemon", "The warm process that speeds up `flx run`."),
     "worker": ("flx_cli.commands.worker:worker", "Run queued runs from the broker (Celery)."),
     "serve": ("flx_cli.commands.serve:serve", "Serve the REST API, the scheduler and the runs."),
+    "doctor": ("flx_cli.commands.doctor:doctor", "Check the installation's health, with remedies."),
 }
 
 

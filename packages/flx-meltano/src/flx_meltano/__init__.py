@@ -68,6 +68,8 @@ _EXPORTS = {
     "FileLogStore": "flx_meltano.logs",
     "LogShipper": "flx_meltano.logs",
     "log_store": "flx_meltano.logs",
+    "scheduler_alive": "flx_meltano.liveness",
+    "workers_alive": "flx_meltano.liveness",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -144,6 +146,10 @@ if TYPE_CHECKING:
         InstallJob as InstallJob,
         InstallStatus as InstallStatus,
         PluginInstallResult as PluginInstallResult,
+    )
+    from flx_meltano.liveness import (
+        scheduler_alive as scheduler_alive,
+        workers_alive as workers_alive,
     )
     from flx_meltano.locks import AlreadyRunning as AlreadyRunning
     from flx_meltano.logs import (

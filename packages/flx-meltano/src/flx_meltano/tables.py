@@ -71,6 +71,15 @@ schedule_fires = Table(
     Column("scheduler", String(255), nullable=False),
 )
 
+#: When each scheduler (host:pid) last went round: read by the liveness checks of every
+#: process (`flx doctor`), written at most every ``TICK_RECORD_SECONDS`` by each scheduler.
+scheduler_ticks = Table(
+    "scheduler_ticks",
+    metadata,
+    Column("scheduler", String(255), primary_key=True),
+    Column("ticked_at", TS, nullable=False),
+)
+
 #: Execution logs in the database: the bytes of the log, in order, in chunks.
 log_chunks = Table(
     "log_chunks",

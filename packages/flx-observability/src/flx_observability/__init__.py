@@ -12,7 +12,11 @@ from typing import TYPE_CHECKING, Any
 from flx_observability.logging import configure_logging as configure_logging
 
 _EXPORTS = {
-    "TracingMiddleware": "flx_observability.tracing_asgi",
+    "CheckResult": "flx_observability.health",
+    "HealthCheck": "flx_observability.health",
+    "disk_space": "flx_observability.health",
+    "run_check": "flx_observability.health",
+    "run_checks": "flx_observability.health",
     "TracingServerInterceptor": "flx_observability.tracing_grpc",
     "configure_tracing": "flx_observability.tracing",
     "continued": "flx_observability.tracing",
@@ -34,6 +38,13 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
+    from flx_observability.health import (
+        CheckResult as CheckResult,
+        HealthCheck as HealthCheck,
+        disk_space as disk_space,
+        run_check as run_check,
+        run_checks as run_checks,
+    )
     from flx_observability.tracing import (
         configure_tracing as configure_tracing,
         continued as continued,
@@ -41,5 +52,4 @@ if TYPE_CHECKING:
         flush_traces as flush_traces,
         tracer as tracer,
     )
-    from flx_observability.tracing_asgi import TracingMiddleware as TracingMiddleware
     from flx_observability.tracing_grpc import TracingServerInterceptor as TracingServerInterceptor

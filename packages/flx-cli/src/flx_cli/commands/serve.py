@@ -125,6 +125,10 @@ def serve(
     except ServeRefused as exc:
         fail(str(exc))
     configure_server_logging(options.log_level, settings.log_format)
+    from flx_observability import configure_tracing
+
+    # Every span of this process is the server's, the look for users below included.
+    configure_tracing("server")
     try:
         prepare_database(settings)
         anyone = asyncio.run(has_users(settings))

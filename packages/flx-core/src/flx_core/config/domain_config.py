@@ -133,6 +133,15 @@ class FlxSettings(BaseSettings):
     )
     scheduler_tick: float = Field(default=1.0, gt=0, le=60)
     reaper_interval: float = Field(default=5.0, gt=0)
+    # -- health checks (flx doctor, /health/ready) ---------------------------------------
+    health_min_free_mb: int = Field(
+        default=500, ge=0, description="Free space under FLX_HOME below which the disk check fails"
+    )
+    health_scheduler_stale_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="The scheduler check fails when no scheduler has ticked for this long",
+    )
     # -- the REST API (flx serve) --------------------------------------------------------
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)

@@ -9,5 +9,5 @@ MIGRATIONS = MigrationSet(
     script_location=Path(__file__).parent,
     version_table="flx_meltano_alembic_version",
     depends_on=("core",),
-    head="0003_meltano",
+    head="0004_meltano",
 )

@@ -32,6 +32,8 @@ log = structlog.get_logger(__name__)
 #: Fire rows older than this are deleted (each pipeline's last one is kept).
 FIRE_RETENTION = timedelta(days=30)
 PRUNE_EVERY = 3600.0
+#: How often a scheduler records its tick in the database (for the liveness checks).
+TICK_RECORD_SECONDS = 10.0
 
 
 class Scheduler:
@@ -61,7 +63,7 @@ class Scheduler:
         self.tracks: dict[str, Track] = {}
         #: When the last tick ended (liveness, for a health check in this process).
         self.last_tick: datetime | None = None
-        self._due_at = {"reload": 0.0, "reap": 0.0, "prune": 0.0}
+        self._due_at = {"reload": 0.0, "reap": 0.0, "prune": 0.0, "record": 0.0}
         self._random = random.Random()  # noqa: S311  (an order, not a secret)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -85,6 +87,7 @@ class Scheduler:
             ("reload", self.reload_every),
             ("reap", self.settings.reaper_interval),
             ("prune", PRUNE_EVERY),
+            ("record", TICK_RECORD_SECONDS),
         ):
             if time.monotonic() < self._due_at[chore]:
                 continue
@@ -183,6 +186,12 @@ class Scheduler:
         metrics.EXECUTIONS_REAPED.inc(len(reaped))
         if reaped:
             log.info("reaped_executions", executions=reaped)
+
+    async def _record(self) -> None:
+        """The durable trace of this scheduler's life, which any process can read."""
+        async with self.app.uow_factory() as uow:
+            await uow.get(ScheduleFireRepository).record_tick(self.name, self.app.clock.now())
+            await uow.commit()
 
     async def _prune(self) -> None:
         cutoff = self.app.clock.now() - FIRE_RETENTION

@@ -10,22 +10,25 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from contextlib import AbstractAsyncContextManager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import structlog
 from pydantic import ValidationError
-from sqlalchemy import Select, and_, delete, func, insert, select, update
+from sqlalchemy import Select, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flx_core.domain import ConcurrencyConflict, CronExpression, DomainValueObject
 from flx_core.infrastructure.persistence.tables import executions, pipelines
-from flx_meltano.tables import schedule_fires
+from flx_meltano.tables import schedule_fires, scheduler_ticks
 
 log = structlog.get_logger(__name__)
 
 Outcome = Literal["queued", "skipped", "failed"]
+
+#: The tick rows of schedulers silent for longer than this are dropped.
+TICK_RETENTION = timedelta(days=7)
 
 
 class AlreadyFired(ConcurrencyConflict):
@@ -171,6 +174,46 @@ class ScheduleFireRepository:
             .limit(limit)
         )
         return [_fire(row) for row in (await self.session.execute(query)).all()]
+
+    async def record_tick(self, scheduler: str, at: datetime) -> None:
+        """Record that ``scheduler`` went round at ``at`` (one row per scheduler; rows of
+        schedulers silent for a week are dropped)."""
+        c = scheduler_ticks.c
+        at = at.astimezone(UTC)
+        updated = await self.session.execute(
+            update(scheduler_ticks).where(c.scheduler == scheduler).values(ticked_at=at)
+        )
+        if not updated.rowcount:  # type: ignore[attr-defined]
+            await self.session.execute(
+                insert(scheduler_ticks).values(scheduler=scheduler, ticked_at=at)
+            )
+        await self.session.execute(delete(scheduler_ticks).where(c.ticked_at < at - TICK_RETENTION))
+
+    async def last_tick(self) -> datetime | None:
+        """When any scheduler last went round (None: none ever did)."""
+        found = await self.session.scalar(select(func.max(scheduler_ticks.c.ticked_at)))
+        return _utc(found) if found is not None else None
+
+    async def unattended(self, before: datetime) -> tuple[int, int]:
+        """Executions no live process looks after since ``before``: running ones whose
+        heartbeat stopped, and queued ones (due, never held or held no more) that no worker
+        took. The reaper deals with the first kind; the second means no worker consumes
+        their queue."""
+        c = executions.c
+        before = before.astimezone(UTC)
+        stale = or_(c.heartbeat_at.is_(None), c.heartbeat_at < before)
+        running = await self.session.scalar(
+            select(func.count()).where(c.status == "running", stale)
+        )
+        waiting = await self.session.scalar(
+            select(func.count()).where(
+                c.status == "queued",
+                c.created_at < before,
+                or_(c.not_before.is_(None), c.not_before < before),
+                stale,
+            )
+        )
+        return int(running or 0), int(waiting or 0)
 
     async def prune(self, before: datetime) -> int:
         """Delete fires older than ``before``, keeping each pipeline's last one (its
