@@ -26,4 +26,7 @@ class _Abilities:
     def __getattr__(self, name: str) -> bool:
         if self._flx is None or name.startswith("_"):
             return False
-        return bool(self._flx.can(name.replace("_", ":", 1)))
+        try:
+            return bool(self._flx.can(name.replace("_", ":", 1)))
+        except ValueError:  # no such permission: a typo in a template shows nothing
+            return False

@@ -9,6 +9,7 @@ from typing import Any
 
 from django import forms
 
+from flx_core.domain import mask_inline_secrets
 from flx_web.bus import Refused
 
 
@@ -91,7 +92,7 @@ class PipelineForm(forms.Form):
 def refused_into(form: forms.Form, refused: Refused) -> None:
     """Put a refusal of the application layer on the fields it names (``config.tap-x.port:
     must be an integer; schedule: ...``), the rest on the form."""
-    for part in refused.message.split("; "):
+    for part in mask_inline_secrets(refused.message).split("; "):
         field, sep, text = part.partition(": ")
         head = field.split(".", 1)[0].strip()
         if sep and head in form.fields:

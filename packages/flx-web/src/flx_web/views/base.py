@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from typing import Any, ParamSpec
+from typing import Any
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 
+from flx_core.domain import mask_inline_secrets
 from flx_web import runtime
 from flx_web.bus import Caller, Refused
 
-P = ParamSpec("P")
 View = Callable[..., Awaitable[HttpResponse]]
 
 TITLES = {
@@ -33,7 +33,11 @@ TITLES = {
 
 def error_page(request: HttpRequest, status: int, message: str) -> HttpResponse:
     """An error as a page of the dashboard: what went wrong, in one line, no traceback."""
-    context = {"status": status, "title": TITLES.get(status, "Error"), "message": message}
+    context = {
+        "status": status,
+        "title": TITLES.get(status, "Error"),
+        "message": mask_inline_secrets(message),
+    }
     return render(request, "flx_web/error.html", context, status=status)
 
 
