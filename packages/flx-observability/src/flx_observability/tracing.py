@@ -127,10 +127,10 @@ def mark_failed(span: trace.Span, description: str | None) -> None:
 
 
 def add_trace_ids(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
-    """structlog processor: the trace and span ids of the current span, when one is
-    recorded, so that a log line leads to its trace."""
+    """structlog processor: the trace and span ids of the current span, when it is
+    sampled (exported), so that a log line leads to its trace."""
     ctx = trace.get_current_span().get_span_context()
-    if ctx.is_valid:
+    if ctx.is_valid and ctx.trace_flags.sampled:
         event.setdefault("trace_id", format(ctx.trace_id, "032x"))
         event.setdefault("span_id", format(ctx.span_id, "016x"))
     return event

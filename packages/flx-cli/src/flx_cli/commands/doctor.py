@@ -29,7 +29,13 @@ async def diagnose(settings: FlxSettings) -> list[CheckResult]:
     except Exception as exc:
         from flx_cli.context import describe
 
-        return [*await run_checks(_without_database(settings)), _failed(describe(exc))]
+        reason = describe(exc)
+        needing = ["database", "scheduler"] + (["workers"] if settings.executor == "celery" else [])
+        failed = [
+            _failed(name, reason if name == "database" else "needs the database")
+            for name in needing
+        ]
+        return [failed[0], *await run_checks(_without_database(settings)), *failed[1:]]
     try:
         return await run_checks(installation_checks(runtime))
     finally:
@@ -46,11 +52,11 @@ def _without_database(settings: FlxSettings) -> list[Any]:
     return [c for c in installation_checks(stand_in) if c.name in ("redis", "broker", "disk")]
 
 
-def _failed(reason: str) -> CheckResult:
+def _failed(name: str, reason: str) -> CheckResult:
     from flx_cli.health_checks import REMEDIES
     from flx_observability import CheckResult
 
-    return CheckResult("database", False, reason, REMEDIES["database"], 0.0)
+    return CheckResult(name, False, reason, REMEDIES[name], 0.0)
 
 
 @click.command()
