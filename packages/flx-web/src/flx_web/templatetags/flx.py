@@ -33,11 +33,16 @@ def _span(seconds: float) -> str:
         return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
     minutes, secs = divmod(int(seconds), 60)
     if minutes < 60:
-        return f"{minutes} min {secs} s"
+        return _two(minutes, "min", secs, "s")
     hours, minutes = divmod(minutes, 60)
     if hours < 48:
-        return f"{hours} h {minutes} min"
-    return f"{hours // 24} d {hours % 24} h"
+        return _two(hours, "h", minutes, "min")
+    return _two(hours // 24, "d", hours % 24, "h")
+
+
+def _two(big: int, big_unit: str, small: int, small_unit: str) -> str:
+    """``4 min 10 s``; ``24 h`` rather than ``24 h 0 min``."""
+    return f"{big} {big_unit} {small} {small_unit}" if small else f"{big} {big_unit}"
 
 
 @register.filter
