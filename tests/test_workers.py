@@ -659,3 +659,76 @@ def test_idempotency_keys_and_retries_hold_through_the_workers(cluster: Cluster)
     assert [(a, t) for a, t, *_ in ended] == [(1, "manual"), (2, "retry"), (3, "retry")]
     assert [r[3] for r in ended] == [None, first["id"], first["id"]]
     assert all(r[4] for r in ended), "each attempt ran on a worker"
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.xdist_group("workers")
+def test_a_run_on_a_worker_continues_the_trace_of_the_command_that_queued_it(
+    flx_home: Path, tmp_path: Path, postgres_url: str, redis_broker_url: str
+) -> None:
+    """The command's span is recorded here (in memory), the worker's spans reach an OTLP
+    receiver: the worker's run is a child of the command that queued it, across the broker,
+    with its discovery, tap and target as children and the records they moved."""
+    from opentelemetry import trace
+
+    from flx_core.application import CreatePipeline
+    from flx_core.bootstrap import bootstrap
+    from flx_core.domain import Principal
+    from flx_meltano import RegisterBuiltinPlugins, RunPipeline
+    from flx_observability.testing import OtlpReceiver, recording_spans
+
+    system = Principal.system()
+    cluster = Cluster(tmp_path, postgres_url, redis_broker_url)
+    try:
+        with OtlpReceiver() as receiver, recording_spans() as exporter:
+            cluster.env.update(
+                OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY="100"
+            )
+            cluster.start_worker()
+
+            async def request() -> str:
+                runtime = await bootstrap(cluster.settings())
+                try:
+                    for message in (
+                        RegisterBuiltinPlugins(),
+                        CreatePipeline(
+                            name="traced",
+                            extractor="tap-flx-sample",
+                            loader="target-flx-jsonl",
+                            config={
+                                "tap-flx-sample": {"rows": 30, "streams": ["users"]},
+                                "target-flx-jsonl": {"destination_path": str(tmp_path / "o")},
+                            },
+                        ),
+                    ):
+                        assert (await runtime.app.execute(message, principal=system)).ok
+                    # What an adapter's request span is to the command it sends.
+                    with trace.get_tracer("test").start_as_current_span("request"):
+                        queued = await runtime.app.execute(
+                            RunPipeline(pipeline="traced"), principal=system
+                        )
+                    assert queued.ok, queued.message
+                    return str(queued.value.id)
+                finally:
+                    await runtime.aclose()
+
+            execution_id = asyncio.run(request())
+            cluster.wait_status(execution_id, {"succeeded"})
+            remote = receiver.wait_for("run", "discovery", "tap", "target")
+            local = {s.name: s for s in exporter.get_finished_spans()}
+    finally:
+        cluster.close()
+
+    command, root = local["RunPipeline"], local["request"]
+    assert command.parent is not None and command.parent.span_id == root.context.span_id
+    run = next(s for s in remote if s.name == "run")
+    assert run.service == "flx-worker"
+    assert run.trace_id == format(root.context.trace_id, "032x")
+    assert run.parent_id == format(command.context.span_id, "016x")
+    assert run.attributes["flx.execution_id"] == execution_id
+    assert run.attributes["flx.records"] == 30
+    children = {s.name: s for s in remote if s.parent_id == run.span_id}
+    assert set(children) == {"discovery", "tap", "target"}
+    assert children["tap"].attributes["flx.records.users"] == 30
+    assert children["target"].attributes["flx.records"] == 30

@@ -1,10 +1,13 @@
-"""An OTLP/HTTP trace receiver for tests: a tiny HTTP server on a free loopback port that
-accepts ``POST /v1/traces`` (protobuf) and keeps the spans it was sent."""
+"""Spans for tests: an OTLP/HTTP trace receiver (a tiny HTTP server on a free loopback port
+that accepts ``POST /v1/traces`` and keeps the spans other processes send it), and the
+spans of the test's own process in memory (``recording_spans``)."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -112,3 +115,48 @@ class OtlpReceiver:
                 got = sorted({s.name for s in spans})
                 raise AssertionError(f"spans {sorted(names)} not all received; got {got}")
             time.sleep(0.05)
+
+
+class _Switch:
+    """A sampler that records while on and drops otherwise (a process-wide tracer provider
+    cannot be replaced: tests turn it on for their span of time only)."""
+
+    def __init__(self) -> None:
+        self.on = False
+
+    def should_sample(self, *args: Any, **kwargs: Any) -> Any:
+        from opentelemetry.sdk.trace.sampling import Decision, SamplingResult
+
+        return SamplingResult(Decision.RECORD_AND_SAMPLE if self.on else Decision.DROP)
+
+    def get_description(self) -> str:
+        return "flx test switch"
+
+
+_recording: dict[str, Any] = {}
+
+
+@contextmanager
+def recording_spans() -> Iterator[Any]:
+    """The spans this process records meanwhile, in an ``InMemorySpanExporter`` (installs
+    the process's tracer provider on first use; fails if another one was installed)."""
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    if not _recording:
+        if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+            raise RuntimeError("a tracer provider is already installed in this process")
+        switch, exporter = _Switch(), InMemorySpanExporter()
+        provider = TracerProvider(sampler=switch)  # type: ignore[arg-type]
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        trace.set_tracer_provider(provider)
+        _recording.update(switch=switch, exporter=exporter)
+    switch, exporter = _recording["switch"], _recording["exporter"]
+    exporter.clear()
+    switch.on = True
+    try:
+        yield exporter
+    finally:
+        switch.on = False

@@ -1,0 +1,82 @@
+"""Spans of this process: gRPC calls through the interceptor, commands and queries through
+the bus middleware, and the trace ids in log lines."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+import pytest
+import structlog
+from opentelemetry import trace
+from opentelemetry.trace import StatusCode
+
+from flx_observability import TracingServerInterceptor, configure_logging, current_carrier
+from flx_observability.testing import recording_spans
+
+
+async def say(request: bytes, context: Any) -> bytes:
+    return request
+
+
+async def refuse(request: bytes, context: Any) -> bytes:
+    await context.abort(grpc.StatusCode.PERMISSION_DENIED, "not yours")
+    raise AssertionError("unreachable")
+
+
+async def many(request: bytes, context: Any) -> AsyncIterator[bytes]:
+    for _ in range(3):
+        yield request
+
+
+async def test_each_grpc_call_is_a_span_continuing_the_callers_trace() -> None:
+    handlers = {
+        "Say": grpc.unary_unary_rpc_method_handler(say),
+        "Refuse": grpc.unary_unary_rpc_method_handler(refuse),
+        "Many": grpc.unary_stream_rpc_method_handler(many),
+    }
+    server = grpc.aio.server(interceptors=[TracingServerInterceptor()])
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("t.Echo", handlers),))
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        with recording_spans() as exporter:
+            with trace.get_tracer("test").start_as_current_span("caller") as caller:
+                metadata = tuple(current_carrier().items())
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                assert await channel.unary_unary("/t.Echo/Say")(b"hi", metadata=metadata) == b"hi"
+                replies = [r async for r in channel.unary_stream("/t.Echo/Many")(b"x")]
+                assert replies == [b"x"] * 3
+                with pytest.raises(grpc.aio.AioRpcError) as refused_call:
+                    await channel.unary_unary("/t.Echo/Refuse")(b"x")
+                assert refused_call.value.code() is grpc.StatusCode.PERMISSION_DENIED
+            spans = {s.name: s for s in exporter.get_finished_spans()}
+    finally:
+        await server.stop(None)
+
+    said = spans["/t.Echo/Say"]
+    assert said.context.trace_id == caller.get_span_context().trace_id
+    assert said.parent is not None and said.parent.span_id == caller.get_span_context().span_id
+    assert said.attributes is not None and said.attributes["rpc.grpc.status_code"] == "OK"
+    assert spans["/t.Echo/Many"].parent is None  # no traceparent: a trace of its own
+    refused = spans["/t.Echo/Refuse"]
+    assert refused.attributes is not None
+    assert refused.attributes["rpc.grpc.status_code"] == "PERMISSION_DENIED"
+    assert refused.status.status_code is StatusCode.ERROR
+
+
+async def test_log_lines_inside_a_recorded_span_carry_its_ids() -> None:
+    out = io.StringIO()
+    configure_logging("info", "json", stream=out)
+    log = structlog.get_logger("t")
+    with recording_spans(), trace.get_tracer("test").start_as_current_span("work") as span:
+        log.info("inside")
+    log.info("outside")
+    inside, outside = (json.loads(line) for line in out.getvalue().splitlines())
+    ids = span.get_span_context()
+    assert inside["trace_id"] == format(ids.trace_id, "032x")
+    assert inside["span_id"] == format(ids.span_id, "016x")
+    assert "trace_id" not in outside
