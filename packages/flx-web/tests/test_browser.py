@@ -111,6 +111,7 @@ def new_pipeline(page: Any, name: str, config: dict[str, Any]) -> None:
 def test_create_run_and_follow_a_pipeline_while_the_dashboard_moves(
     browser: Any, server: ServeProcess, tmp_path: Path
 ) -> None:
+    assert f"dashboard: {server.url}/" in server.output  # flx serve says where it is
     page = log_in(browser, server, ADMIN)
     with screenshot_on_failure(page, "admin-flow"):
         # An administrator makes the viewer of the last test.

@@ -197,6 +197,8 @@ def _announce(
             "Ctrl-C to stop",
             err=True,
         )
+        if options.web:
+            click.echo(f"dashboard: {url}/ (log in as a user of `flx user create`)", err=True)
     if workers > 1 and not settings.redis_url:
         click.echo(
             f"note: without FLX_REDIS_URL each of the {workers} processes counts the rate "
