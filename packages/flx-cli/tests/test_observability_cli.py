@@ -11,8 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import grpc
 import httpx
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from flx_api.testing import free_port
 from flx_cli.testing import FLX, ServeProcess, serve_environment
@@ -77,9 +79,15 @@ def test_a_run_requested_over_the_api_is_one_trace_from_request_to_target(
         FLX_LOG_FORMAT="json",
         OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint,
         OTEL_BSP_SCHEDULE_DELAY="100",
+        FLX_GRPC_PORT=str(free_port()),
     )
     out = tmp_path / "out"
     with ServeProcess(env, "--no-scheduler", cwd=tmp_path) as server:
+        with grpc.insecure_channel(f"127.0.0.1:{env['FLX_GRPC_PORT']}") as channel:
+            answer = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=""), timeout=30, wait_for_ready=True
+            )
+            assert answer.status == health_pb2.HealthCheckResponse.SERVING
         with server.client(server.login(EMAIL, PASSWORD)) as admin:
             created = admin.post(
                 "/api/v1/pipelines",
@@ -97,7 +105,9 @@ def test_a_run_requested_over_the_api_is_one_trace_from_request_to_target(
             requested = admin.post("/api/v1/pipelines/sample/run")
             assert requested.status_code == 202, requested.text
             execution_id = requested.json()["id"]
-            spans = receiver.wait_for("run", "discovery", "tap", "target")
+            spans = receiver.wait_for(
+                "run", "discovery", "tap", "target", "/grpc.health.v1.Health/Check"
+            )
         output = server.output
 
     run = one(spans, "run")
@@ -134,6 +144,8 @@ def test_a_run_requested_over_the_api_is_one_trace_from_request_to_target(
     # Other requests are traces of their own (the login, the pipeline's creation).
     assert any(s.name == "POST /api/v1/pipelines" and s.trace_id != run.trace_id for s in spans)
     assert {s.service for s in spans} == {"flx-server"}
+    checked = one(spans, "/grpc.health.v1.Health/Check")
+    assert checked.attributes["rpc.grpc.status_code"] == "OK"
     # No configuration value reaches a span.
     assert not any(str(out) in str(v) for s in spans for v in s.attributes.values())
     # The run's log lines carry the trace.

@@ -284,13 +284,15 @@ async def grpc_beside(
         yield
         return
     from flx_grpc import serve_grpc
+    from flx_observability import TracingServerInterceptor, run_checks
 
     async def ready() -> bool:
-        for check in readiness_checks(runtime):
-            await asyncio.wait_for(check.probe(), check.timeout)
-        return True
+        return all(result.ok for result in await run_checks(readiness_checks(runtime)))
 
-    async with serve_grpc(runtime, settings, ready, reuse_port=True) as endpoint:
+    traced = [TracingServerInterceptor()]
+    async with serve_grpc(
+        runtime, settings, ready, interceptors=traced, reuse_port=True
+    ) as endpoint:
         log.info("grpc_serving", target=endpoint.target, tls=endpoint.tls)
         yield
 
