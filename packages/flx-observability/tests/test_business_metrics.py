@@ -143,3 +143,24 @@ def test_a_snapshot_as_metric_families() -> None:
     assert got["flx_account_lockouts_total[]"] == 1
     # No success yet: no freshness and no rate, rather than a made-up zero.
     assert not [k for k in got if k.startswith(("flx_pipeline_freshness", "flx_pipeline_success"))]
+
+
+async def test_a_slow_read_finishes_in_the_background_and_survives_a_cancelled_scrape() -> None:
+    release = asyncio.Event()
+    reads = 0
+
+    async def slow() -> BusinessSnapshot:
+        nonlocal reads
+        reads += 1
+        await release.wait()
+        return BusinessSnapshot(executions=[ExecutionTotals("p", "succeeded", 7)])
+
+    metrics = BusinessMetrics(slow, ttl=10, wait=0.05)
+    await metrics.refresh()  # gives up waiting: the scrape goes on without a snapshot
+    assert metrics.snapshot is None
+    scrape = asyncio.create_task(metrics.refresh())
+    await asyncio.sleep(0.01)
+    scrape.cancel()  # its client went away
+    release.set()
+    await asyncio.sleep(0.01)
+    assert reads == 1 and executions(metrics) == 7

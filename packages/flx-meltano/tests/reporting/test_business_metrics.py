@@ -9,6 +9,7 @@ from typing import Any
 
 from flx_core.domain import Principal
 from flx_core.domain.events import DomainEvent
+from flx_core.domain.ports import ExecutionFilter
 from flx_meltano import ReadBusinessMetrics
 from flx_observability.metrics_snapshot import DURATION_BUCKETS, BusinessSnapshot
 
@@ -17,7 +18,11 @@ NOW = datetime(2024, 5, 15, 12, 30, tzinfo=UTC)
 
 
 async def read(app: Any) -> BusinessSnapshot:
-    app.test_clock.current = NOW
+    return await read_at(app, NOW)
+
+
+async def read_at(app: Any, now: datetime) -> BusinessSnapshot:
+    app.test_clock.current = now
     result = await app.execute(ReadBusinessMetrics(), principal=Principal.system("metrics"))
     assert result.ok, result.message
     snapshot: BusinessSnapshot = result.value
@@ -91,3 +96,43 @@ async def test_failed_logins_and_lockouts_come_from_the_audit_trail(reporting: A
     s = await read(reporting.app)
     assert s.login_failures == {"bad_credentials": 2, "account_locked": 1}
     assert s.lockouts == 1
+
+
+async def test_totals_stay_exact_as_the_settled_line_moves(reporting: Any) -> None:
+    """Reads at later times, with runs ending in between: the history read once and moved
+    forward gives the counts a full read gives."""
+    p = await reporting.pipeline("p")
+    await reporting.history(
+        p,
+        [
+            (timedelta(days=2), "succeeded", 5),
+            (timedelta(hours=1), "running", 3),  # holds the line behind it
+            (timedelta(minutes=2), "succeeded", 4),
+        ],
+    )
+    first = await read(reporting.app)
+    async with reporting.app.uow_factory() as uow:  # the running one ends
+        [running] = [
+            e
+            for e in (await uow.executions.list(ExecutionFilter(), limit=10)).items
+            if e.status.value == "running"
+        ]
+        running.record_progress({"s": 6})
+        running.succeed(now=NOW)
+        await uow.executions.save(running)
+        await uow.commit()
+    await reporting.history(p, [(timedelta(minutes=1), "failed", 1)])
+    second = await read(reporting.app)
+    third = await read_at(reporting.app, NOW + timedelta(days=1))
+
+    def counts(s: BusinessSnapshot) -> dict[tuple[str, str], int]:
+        return {(e.pipeline, e.status): e.count for e in s.executions}
+
+    def streams(s: BusinessSnapshot) -> dict[tuple[str, str], int]:
+        return {(st.pipeline, st.stream): st.records for st in s.streams}
+
+    assert counts(first) == {("p", "succeeded"): 2}
+    assert streams(first) == {("p", "s"): 12}
+    assert counts(second) == counts(third) == {("p", "succeeded"): 3, ("p", "failed"): 1}
+    assert streams(second) == streams(third) == {("p", "s"): 5 + 6 + 4 + 1}
+    assert [t.records for t in third.pipelines] == [16]

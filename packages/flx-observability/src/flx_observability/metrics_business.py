@@ -7,7 +7,9 @@ large, so its cost is bounded twice: a snapshot is reused for ``ttl`` seconds (s
 between, from several Prometheus servers or by hand, cost nothing), and never read again
 sooner than ``1 / max_share`` times its own duration (a read taking 2 s with the default
 share of 10% is repeated at most every 20 s). With a ``ttl`` of 0 every scrape reads (no
-cache, no bound: for tests and small installations). A read that fails leaves the last snapshot in
+cache, no bound: for tests and small installations). A scrape waits for a read at most
+``wait`` seconds (Prometheus gives up after 10 by default): a longer one finishes in the
+background and the scrape gets the last snapshot. A read that fails leaves the last snapshot in
 place and is counted in ``flx_metrics_read_errors_total``.
 """
 
@@ -43,17 +45,20 @@ class BusinessMetrics(Collector):
         *,
         ttl: float = 10.0,
         max_share: float = 0.1,
+        wait: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.read = read
         self.ttl = ttl
         self.max_share = max_share
+        self.wait = wait
         self.clock = clock
         self.snapshot: BusinessSnapshot | None = None
         self.read_seconds = 0.0
         self.read_errors = 0
         self._read_at: float | None = None
         self._next_at = 0.0
+        self._reading: asyncio.Future[None] | None = None
         self._lock = asyncio.Lock()
 
     def registry(self) -> CollectorRegistry:
@@ -63,21 +68,35 @@ class BusinessMetrics(Collector):
         return registry
 
     async def refresh(self) -> None:
+        """Read a new snapshot if the last one is stale; wait for it at most ``wait``
+        seconds. A read that takes longer (the first of a process on a large history) goes
+        on in the background and the scrape gets the last snapshot meanwhile; a scrape that
+        is cancelled (its client went away) does not cancel the read either."""
         async with self._lock:  # concurrent scrapes share one read
-            if self.clock() < self._next_at:
-                return
-            began = self.clock()
-            try:
-                self.snapshot = await self.read()
-                self._read_at = self.clock()
-            except Exception as exc:
-                self.read_errors += 1
-                log.warning("metrics_read_failed", error=f"{type(exc).__name__}: {exc}")
-            finally:
-                self.read_seconds = self.clock() - began
-                if self.ttl > 0:
-                    pause = max(self.ttl, self.read_seconds / self.max_share)
-                    self._next_at = self.clock() + pause
+            if self._reading is None and self.clock() >= self._next_at:
+                self._reading = asyncio.ensure_future(self._read())
+            reading = self._reading
+        if reading is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(reading), self.wait)
+        except TimeoutError:
+            log.info("metrics_read_continues", waited_seconds=self.wait)
+
+    async def _read(self) -> None:
+        began = self.clock()
+        try:
+            self.snapshot = await self.read()
+            self._read_at = self.clock()
+        except Exception as exc:
+            self.read_errors += 1
+            log.warning("metrics_read_failed", error=f"{type(exc).__name__}: {exc}")
+        finally:
+            self.read_seconds = self.clock() - began
+            if self.ttl > 0:
+                pause = max(self.ttl, self.read_seconds / self.max_share)
+                self._next_at = self.clock() + pause
+            self._reading = None
 
     def describe(self) -> Iterable[Metric]:
         return []

@@ -10,6 +10,7 @@ from flx_core.domain import Permission, ServiceResult
 from flx_meltano.application.kpis import pipeline_kpi
 from flx_meltano.application.module import handlers
 from flx_meltano.reporting.kpis import KpiRepository, WindowCounts
+from flx_meltano.reporting.settled import SettledTotals
 from flx_meltano.reporting.totals import PipelineSums, TotalsRepository
 from flx_observability.metrics_snapshot import BusinessSnapshot, PipelineTotals
 
@@ -24,12 +25,18 @@ class ReadBusinessMetrics(Query):
 
 @handlers.query(ReadBusinessMetrics)
 async def read_business_metrics(
-    qry: ReadBusinessMetrics, ctx: HandlerContext
+    qry: ReadBusinessMetrics, ctx: HandlerContext, *, settled_totals: SettledTotals | None = None
 ) -> ServiceResult[BusinessSnapshot]:
+    """``settled_totals``: this process's totals of the history that no longer changes
+    (without it, the whole history is read each time)."""
     now = ctx.clock.now().astimezone(UTC)
     totals = ctx.uow.get(TotalsRepository)
     kpis = ctx.uow.get(KpiRepository)
-    executions, sums = await totals.executions()
+    if settled_totals is not None:
+        executions, sums, streams = await settled_totals.read(totals, now)
+    else:
+        executions, sums = await totals.executions()
+        streams = await totals.streams()
     facts = await kpis.pipelines()
     counts = await kpis.window_counts(now - timedelta(days=1), now - timedelta(days=7))
     pipelines = []
@@ -62,7 +69,7 @@ async def read_business_metrics(
         BusinessSnapshot(
             executions=executions,
             pipelines=pipelines,
-            streams=await totals.streams(),
+            streams=streams,
             login_failures=by_reason,
             lockouts=lockouts,
             oldest_queued_seconds=None if oldest is None else (now - oldest).total_seconds(),

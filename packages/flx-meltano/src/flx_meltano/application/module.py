@@ -43,6 +43,7 @@ def build_module(wiring: Wiring) -> ApplicationModule:
         validation,
     )
     from flx_meltano.logs import log_store
+    from flx_meltano.reporting.settled import SettledTotals
 
     settings = wiring.settings
     store = state_store(wiring)
@@ -68,6 +69,7 @@ def build_module(wiring: Wiring) -> ApplicationModule:
         executor=executor,
         background=background,
         install_jobs=installs,
+        settled_totals=SettledTotals(),
     )
     module.executor = executor
     module.on_start.extend([executor.attach, installs.attach])

@@ -21,6 +21,16 @@ ENDED = ("succeeded", "failed", "cancelled")
 STREAK_LIMIT = 100
 
 
+def _created(since: datetime | None, before: datetime | None) -> list[Any]:
+    c = executions.c
+    found = []
+    if since is not None:
+        found.append(c.created_at >= since.astimezone(UTC))
+    if before is not None:
+        found.append(c.created_at < before.astimezone(UTC))
+    return found
+
+
 class PipelineSums:
     __slots__ = ("bytes", "queued", "records", "running", "state_commits")
 
@@ -36,9 +46,12 @@ class TotalsRepository:
     def dialect(self) -> Any:
         return self.session.get_bind().dialect
 
-    async def executions(self) -> tuple[list[ExecutionTotals], dict[str, PipelineSums]]:
+    async def executions(
+        self, since: datetime | None = None, before: datetime | None = None
+    ) -> tuple[list[ExecutionTotals], dict[str, PipelineSums]]:
         """Ended executions by (pipeline, status) with their duration histogram, and the
-        sums of every execution (running ones included) by pipeline: one pass."""
+        sums of every execution (running ones included) by pipeline, of those created in
+        [``since``, ``before``): one pass (over that range of the creation time index)."""
         e = executions.c
         ended = e.status.in_(ENDED)
         duration = seconds_between(e.started_at, e.finished_at, self.dialect)
@@ -47,17 +60,21 @@ class TotalsRepository:
             func.sum(case((and_(timed, duration <= bound), 1), else_=0)).label(f"le{i}")
             for i, bound in enumerate(DURATION_BUCKETS)
         ]
-        query = select(
-            e.pipeline_name,
-            e.status,
-            func.count().label("n"),
-            func.sum(e.records).label("records"),
-            func.sum(e.bytes).label("bytes"),
-            func.sum(e.state_commits).label("state_commits"),
-            func.sum(case((timed, 1), else_=0)).label("timed"),
-            func.sum(case((timed, duration), else_=0.0)).label("duration"),
-            *buckets,
-        ).group_by(e.pipeline_name, e.status)
+        query = (
+            select(
+                e.pipeline_name,
+                e.status,
+                func.count().label("n"),
+                func.sum(e.records).label("records"),
+                func.sum(e.bytes).label("bytes"),
+                func.sum(e.state_commits).label("state_commits"),
+                func.sum(case((timed, 1), else_=0)).label("timed"),
+                func.sum(case((timed, duration), else_=0.0)).label("duration"),
+                *buckets,
+            )
+            .where(*_created(since, before))
+            .group_by(e.pipeline_name, e.status)
+        )
         totals: list[ExecutionTotals] = []
         sums: dict[str, PipelineSums] = defaultdict(PipelineSums)
         for r in (await self.session.execute(query)).all():
@@ -84,8 +101,11 @@ class TotalsRepository:
                 )
         return totals, dict(sums)
 
-    async def streams(self) -> list[StreamTotals]:
-        query = stream_records(self.dialect)
+    async def streams(
+        self, since: datetime | None = None, before: datetime | None = None
+    ) -> list[StreamTotals]:
+        """Records per (pipeline, stream) of the executions created in [since, before)."""
+        query = stream_records(self.dialect, *_created(since, before))
         return [
             StreamTotals(pipeline=r.pipeline_name, stream=str(r.stream), records=int(r.records))
             for r in (await self.session.execute(query)).all()
@@ -108,8 +128,15 @@ class TotalsRepository:
         return streak
 
     async def oldest_waiting(self) -> datetime | None:
+        return await self._oldest(("pending", "queued"))
+
+    async def oldest_active(self) -> datetime | None:
+        """Creation time of the oldest execution that has not ended."""
+        return await self._oldest(("pending", "queued", "running"))
+
+    async def _oldest(self, statuses: tuple[str, ...]) -> datetime | None:
         e = executions.c
-        query = select(func.min(e.created_at)).where(e.status.in_(("pending", "queued")))
+        query = select(func.min(e.created_at)).where(e.status.in_(statuses))
         value: datetime | None = (await self.session.execute(query)).scalar()
         if value is None:
             return None
