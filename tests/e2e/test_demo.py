@@ -30,6 +30,8 @@ def test_demo_twice(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr
     assert "total: 6,000 records" in first.stdout
     assert "run kind: full (first run)" in first.stdout
+    # It ends by telling how to open the dashboard.
+    assert "then `flx serve` and open http://127.0.0.1:8000/" in first.stdout.splitlines()[-1]
     second = subprocess.run(
         [FLX, "demo"], env=env, capture_output=True, text=True, timeout=300, check=False
     )
