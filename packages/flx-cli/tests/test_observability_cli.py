@@ -257,3 +257,64 @@ def test_ready_is_built_from_the_same_checks(flx_home: Path, tmp_path: Path) -> 
     assert set(checks) == {"database", "redis"}
     assert checks["redis"]["error"].startswith("cannot reach Redis at redis://")
     assert "hunter2pw" not in ready.text
+
+
+@pytest.mark.redis
+def test_the_workers_check_fails_when_a_due_run_waits_with_no_worker(
+    flx_home: Path, redis_broker_url: str
+) -> None:
+    import uuid
+
+    import redis
+
+    from flx_meltano import RegisterBuiltinPlugins, RunPipeline
+
+    queue = f"t-{uuid.uuid4().hex[:12]}"
+    celery = {
+        "FLX_EXECUTOR": "celery",
+        "FLX_BROKER_URL": redis_broker_url,
+        "FLX_DEFAULT_QUEUE": queue,
+        "FLX_HEARTBEAT_SECONDS": "0.5",
+        "FLX_HEARTBEAT_TIMEOUT": "1",
+    }
+    idle = doctor(flx_home, "--json", **celery)
+    assert idle.returncode == 0, idle.stdout + idle.stderr
+    checks = {c["name"]: c for c in json.loads(idle.stdout)}
+    assert checks["broker"]["ok"] and checks["workers"]["ok"]
+
+    settings = FlxSettings(
+        home=flx_home,
+        executor="celery",
+        broker_url=redis_broker_url,
+        default_queue=queue,
+        heartbeat_seconds=0.5,
+        heartbeat_timeout=1,
+    )
+
+    async def request() -> None:
+        runtime = await bootstrap(settings)
+        try:
+            for message in (
+                RegisterBuiltinPlugins(),
+                CreatePipeline(
+                    name="waiting", extractor="tap-flx-sample", loader="target-flx-jsonl"
+                ),
+                RunPipeline(pipeline="waiting"),
+            ):
+                assert (await runtime.app.execute(message, principal=SYSTEM)).ok
+        finally:
+            await runtime.aclose()
+
+    try:
+        asyncio.run(request())
+        time.sleep(1.5)
+        waiting = doctor(flx_home, "--json", **celery)
+    finally:
+        client = redis.Redis.from_url(redis_broker_url)
+        client.delete(queue, f"_kombu.binding.{queue}")
+        client.close()
+    assert waiting.returncode == 1
+    workers = {c["name"]: c for c in json.loads(waiting.stdout)}["workers"]
+    assert not workers["ok"]
+    assert workers["detail"] == "1 run(s) queued for over 1 s: no worker is taking them"
+    assert "flx worker" in workers["remedy"]
