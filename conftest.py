@@ -14,6 +14,10 @@ from pathlib import Path
 
 import pytest
 
+# Before anything imports grpc: with gRPC's fork support on, a connector started while a
+# gRPC server runs in the test process is sometimes killed (SIGABRT) between fork and exec.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
+
 PG_SERVER = os.environ.get("FLX_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS = os.environ.get("FLX_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 #: Celery brokers of the worker tests (Redis on a database of its own).

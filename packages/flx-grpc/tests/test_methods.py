@@ -30,6 +30,9 @@ from flx_grpc.client import error_info, pipeline_spec
 
 from .conftest import EMAILS, PASSWORD, Role, Running
 
+#: The module's tests share one server: one worker runs them all.
+pytestmark = pytest.mark.xdist_group("grpc-methods")
+
 MODULES = [auth, users, pipelines, executions, plugins, state, schedules, events, extensions]
 PUBLIC = {"AuthService/Login", "AuthService/Refresh", "AuthService/Logout"}
 

@@ -36,6 +36,9 @@ from flx_grpc.client import AsyncFlxGrpcClient, FlxGrpcClient, subscribe, unsubs
 
 from .conftest import EMAILS, PASSWORD, Role, Running, start
 
+#: The module's tests share one server: one worker runs them all.
+pytestmark = pytest.mark.xdist_group("grpc-streams")
+
 #: Whether the server's readiness probe passes (the health test turns it off).
 READY = {"ok": True}
 
@@ -194,13 +197,14 @@ async def expired_tokens(server: Running) -> tuple[str, str]:
 
 
 def test_the_clients_refresh_an_expired_token(server: Running) -> None:
+    sample(server, "refreshed", 5)
     access, refresh = asyncio.run(expired_tokens(server))
     with FlxGrpcClient(server.target, token=access) as stale:
         with pytest.raises(grpc.RpcError) as caught:
             stale.list_pipelines()
         assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
     with FlxGrpcClient(server.target, token=access, refresh_token=refresh) as client:
-        assert "live" in {p.name for p in client.list_pipelines()}
+        assert "refreshed" in {p.name for p in client.list_pipelines()}
         assert client.token != access
 
     async def go() -> list[str]:
@@ -208,9 +212,9 @@ def test_the_clients_refresh_an_expired_token(server: Running) -> None:
         async with AsyncFlxGrpcClient(server.target, token=access, refresh_token=refresh) as aio:
             names = [p.name for p in await aio.list_pipelines()]
             assert aio.token != access
-            run = await aio.run_pipeline("watched")
+            run = await aio.run_pipeline("refreshed")
             pieces = [text async for text in aio.follow_logs(run.id, timeout=60)]
             assert "run succeeded" in "".join(pieces)
             return names
 
-    assert "watched" in asyncio.run(go())
+    assert "refreshed" in asyncio.run(go())

@@ -51,6 +51,11 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
+# Read by grpc when it is first imported, which is later in a server process: with gRPC's
+# fork support on, connectors started while the gRPC API serves are sometimes killed
+# (SIGABRT) between fork and exec. An explicit setting wins.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
+
 #: How long open HTTP connections (log and event streams among them) may go on once the
 #: server stops accepting new ones; then they are closed and the runs' grace begins.
 HTTP_DRAIN_SECONDS = 5.0

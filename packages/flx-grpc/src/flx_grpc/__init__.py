@@ -8,9 +8,10 @@ The client lives in ``flx_grpc.client`` (it needs none of the server's imports).
 
 import os
 
-# A process serving gRPC starts taps and targets as subprocesses; gRPC's fork handlers
-# cannot run while its threads are busy and would only log "skipping fork() handlers" on
-# each start. Set before grpc is first imported; an explicit setting wins.
+# A process serving gRPC starts taps and targets as subprocesses. With gRPC's fork support
+# on, such a child is sometimes killed (SIGABRT) between fork and exec; it must be off
+# before grpc is first imported (processes that may import grpc earlier set it first too:
+# flx serve, the test suite). An explicit setting wins.
 os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
 from flx_grpc._health import Readiness as Readiness
