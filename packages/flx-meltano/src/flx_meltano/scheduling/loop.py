@@ -41,7 +41,8 @@ class Scheduler:
     application, or a server's).
 
     ``reload_every``: seconds between reads of the pipelines (a change of schedule shows
-    within this; between reads a tick touches no table unless something is due).
+    within this; between reads a tick touches no table unless something is due, or its
+    tick is to be recorded: every ``TICK_RECORD_SECONDS``, for the liveness checks).
     ``concurrency``: fires in flight at once (one on SQLite, whose writers take turns).
     """
 
