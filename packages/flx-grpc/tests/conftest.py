@@ -85,7 +85,11 @@ class Running:
         return self.clients[None]
 
 
-def start(home: Path, *, ready: Any = None, **overrides: Any) -> Iterator[Running]:
+def start(
+    home: Path, *, ready: Any = None, tls: bool = False, **overrides: Any
+) -> Iterator[Running]:
+    """A server over a new home, and a logged-in client per role (none with ``tls``: the
+    test makes its own)."""
     settings = grpc_settings(home, **overrides)
     create_users(settings)
 
@@ -94,6 +98,9 @@ def start(home: Path, *, ready: Any = None, **overrides: Any) -> Iterator[Runnin
 
     with GrpcServer(settings, build, ready=ready) as server:
         running = Running(server, settings)
+        if tls:
+            yield running
+            return
         running.clients[None] = FlxGrpcClient(server.target)
         for role, email in EMAILS.items():
             client = FlxGrpcClient(server.target)
