@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 import pytest
 
 from flx_core.application import (
@@ -20,6 +23,7 @@ from flx_core.application import (
     core_module,
     initialization_order,
 )
+from flx_core.application.modules import Middleware
 from flx_core.domain import Permission, Principal, ServiceResult
 from flx_core.domain.events import PipelineCreated, PipelineDeleted
 from flx_core.testing import FakeClock, InMemoryWorld
@@ -212,3 +216,42 @@ def test_a_handler_gets_its_collaborators_when_the_module_is_built() -> None:
     assert table.commands[Ping] is _needs_store, "the handler table itself is left unbound"
     with pytest.raises(ValueError, match="needs 'store'"):
         table.with_dependencies(other=1)
+
+
+async def test_middleware_wraps_every_command_and_query_in_module_order() -> None:
+    seen: list[str] = []
+
+    def around(tag: str) -> Middleware:
+        async def middleware(
+            message: Any, handle: Callable[[], Awaitable[ServiceResult[Any]]]
+        ) -> ServiceResult[Any]:
+            seen.append(f"{tag}>{type(message).__name__}")
+            result = await handle()
+            seen.append(f"{tag}<{'ok' if result.ok else result.error_code}")
+            return result
+
+        return middleware
+
+    first = ApplicationModule("first", middleware=[around("a")])
+    second = ApplicationModule("second", middleware=[around("b")])
+    app = make_app(InMemoryWorld(), first, second)
+    await app.execute(
+        CreatePipeline(name="demo", extractor="tap-a", loader="target-b"), principal=SYSTEM
+    )
+    await app.execute(GetPipeline(pipeline="nope"), principal=SYSTEM)
+    # A refusal by the permission check goes through the middleware too.
+    await app.execute(DeletePipeline(pipeline="demo"), principal=Principal.anonymous())
+    assert seen == [
+        "a>CreatePipeline",
+        "b>CreatePipeline",
+        "b<ok",
+        "a<ok",
+        "a>GetPipeline",
+        "b>GetPipeline",
+        "b<not_found",
+        "a<not_found",
+        "a>DeletePipeline",
+        "b>DeletePipeline",
+        "b<permission_denied",
+        "a<permission_denied",
+    ]
