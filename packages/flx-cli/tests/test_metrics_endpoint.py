@@ -20,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from flx_api.testing import free_port
 from flx_cli.testing import ServeProcess, serve_environment
 
+GRPC_PORT = free_port()
 EMAIL = "ops@example.com"
 PASSWORD = "correct horse battery staple"
 SYSTEM: Any = None
@@ -122,7 +123,7 @@ def server(home: Path, first_runs: list[Any]) -> Iterator[ServeProcess]:
         FLX_ADMIN_PASSWORD=PASSWORD,
         FLX_METRICS_CACHE_SECONDS="0",
         FLX_METRICS_TOKEN="scrape-token",
-        FLX_GRPC_PORT=str(free_port()),
+        FLX_GRPC_PORT=str(GRPC_PORT),
     )
     with ServeProcess(env, "--no-scheduler", cwd=home.parent) as s:
         yield s
@@ -225,3 +226,18 @@ def test_requests_logins_and_the_token(server: ServeProcess) -> None:
     assert httpx.get(f"{server.url}/metrics", timeout=30).status_code == 401
     wrong = httpx.get(f"{server.url}/metrics", headers={"Authorization": "Bearer nope"}, timeout=30)
     assert wrong.status_code == 401 and "flx_" not in wrong.text
+
+
+def test_grpc_calls_are_counted(server: ServeProcess) -> None:
+    import grpc
+
+    method = "/grpc.health.v1.Health/Check"
+    labels = {"method": method, "code": "OK"}
+    before = value(scrape(server), "flx_grpc_requests_total", **labels)
+    with grpc.insecure_channel(f"127.0.0.1:{GRPC_PORT}") as channel:
+        check = channel.unary_unary(method)  # an empty HealthCheckRequest: the server's health
+        for _ in range(2):
+            check(b"", timeout=30)
+    after = scrape(server)
+    assert value(after, "flx_grpc_requests_total", **labels) - before == 2
+    assert value(after, "flx_grpc_request_duration_seconds_count", method=method) >= 2

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from flx_core.config import FlxSettings
-    from flx_observability.metrics_snapshot import BusinessSnapshot
+    from flx_observability import BusinessSnapshot
 
 
 def install_metrics(app: FastAPI, settings: FlxSettings) -> None:
@@ -33,9 +33,12 @@ def install_metrics(app: FastAPI, settings: FlxSettings) -> None:
     from starlette.requests import Request
     from starlette.responses import Response
 
-    from flx_observability.metrics_asgi import RequestMetricsMiddleware
-    from flx_observability.metrics_business import BusinessMetrics
-    from flx_observability.metrics_server import CONTENT_TYPE, scrape
+    from flx_observability import (
+        METRICS_CONTENT_TYPE,
+        BusinessMetrics,
+        RequestMetricsMiddleware,
+        scrape,
+    )
 
     async def read() -> BusinessSnapshot:
         return await read_business_metrics(app.state.runtime)
@@ -53,7 +56,7 @@ def install_metrics(app: FastAPI, settings: FlxSettings) -> None:
                     media_type="text/plain",
                     headers={"WWW-Authenticate": "Bearer"},
                 )
-        return Response(await scrape(business), media_type=CONTENT_TYPE)
+        return Response(await scrape(business), media_type=METRICS_CONTENT_TYPE)
 
     app.add_middleware(RequestMetricsMiddleware)
     app.add_route("/metrics", metrics, methods=["GET"], include_in_schema=False)
@@ -104,11 +107,11 @@ def metrics_port(
 
     owned = None
     if multiprocess is not None:
-        from flx_observability.metrics_multiprocess import MULTIPROC_ENV, use_multiprocess_dir
+        from flx_observability import use_multiprocess_dir
 
-        owned = None if os.environ.get(MULTIPROC_ENV) else multiprocess
+        owned = None if os.environ.get("PROMETHEUS_MULTIPROC_DIR") else multiprocess
         use_multiprocess_dir(multiprocess)
-    from flx_observability.metrics_server import MetricsPortRefused, serve_metrics
+    from flx_observability import MetricsPortRefused, serve_metrics
 
     try:
         bound, stop = serve_metrics(host, port)

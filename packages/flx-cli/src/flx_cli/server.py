@@ -289,14 +289,15 @@ async def grpc_beside(
         yield
         return
     from flx_grpc import serve_grpc
-    from flx_observability import TracingServerInterceptor, run_checks
+    from flx_observability import MetricsServerInterceptor, TracingServerInterceptor, run_checks
 
     async def ready() -> bool:
         return all(result.ok for result in await run_checks(readiness_checks(runtime)))
 
-    traced = [TracingServerInterceptor()]
+    # Outermost first: the call's time in flx_grpc_* includes its span's.
+    observed = [MetricsServerInterceptor(), TracingServerInterceptor()]
     async with serve_grpc(
-        runtime, settings, ready, interceptors=traced, reuse_port=True
+        runtime, settings, ready, interceptors=observed, reuse_port=True
     ) as endpoint:
         log.info("grpc_serving", target=endpoint.target, tls=endpoint.tls)
         yield

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from flx_observability.metrics_business import BusinessMetrics
 
 #: The content type of the text exposition format.
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class MetricsPortRefused(Exception):

@@ -257,10 +257,10 @@ def _run(
     os.environ["FLX_SHUTDOWN_GRACE_SECONDS"] = repr(settings.shutdown_grace_seconds)
     os.environ[options.ENV] = options.to_env()
     # The workers' metrics add up on /metrics: prometheus_client's multiprocess mode.
-    from flx_observability.metrics_multiprocess import MULTIPROC_ENV, use_multiprocess_dir
+    from flx_observability import use_multiprocess_dir
 
     mine = settings.home_path / "metrics" / f"serve-{os.getpid()}"
-    owned = None if os.environ.get(MULTIPROC_ENV) else mine
+    owned = None if os.environ.get("PROMETHEUS_MULTIPROC_DIR") else mine
     use_multiprocess_dir(mine)
     config = uvicorn.Config(FACTORY, factory=True, workers=workers, **common)  # type: ignore[arg-type]
     supervisor = Multiprocess(config, sockets=[sock])

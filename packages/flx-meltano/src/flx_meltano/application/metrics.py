@@ -12,7 +12,7 @@ from flx_meltano.application.module import handlers
 from flx_meltano.reporting.kpis import KpiRepository, WindowCounts
 from flx_meltano.reporting.settled import SettledTotals
 from flx_meltano.reporting.totals import PipelineSums, TotalsRepository
-from flx_observability.metrics_snapshot import BusinessSnapshot, PipelineTotals
+from flx_observability import BusinessSnapshot, PipelineTotals
 
 handlers.sql_repositories[TotalsRepository] = TotalsRepository
 

@@ -18,7 +18,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from flx_meltano.reporting.totals import PipelineSums, TotalsRepository
-from flx_observability.metrics_snapshot import ExecutionTotals, StreamTotals
+from flx_observability import ExecutionTotals, StreamTotals
 
 #: How far behind now the settled line stays at least.
 MARGIN = timedelta(minutes=10)

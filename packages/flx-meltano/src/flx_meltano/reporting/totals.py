@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flx_core.infrastructure.persistence.tables import events, executions
 from flx_meltano.reporting.sql import seconds_between, stream_records
-from flx_observability.metrics_snapshot import DURATION_BUCKETS, ExecutionTotals, StreamTotals
+from flx_observability import DURATION_BUCKETS, ExecutionTotals, StreamTotals
 
 ENDED = ("succeeded", "failed", "cancelled")
 #: How far back the failures in a row are counted.
