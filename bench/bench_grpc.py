@@ -1,12 +1,15 @@
 """The gRPC API next to the REST API, both served by one `flx serve` process.
 
     uv run python bench/bench_grpc.py [--seconds 10] [--concurrency 32] [--lines 1000000]
+                                      [--database postgresql://...] [--sqlite]
 
-Prepares a home of its own (SQLite, in a temporary folder): a user, the built-in plugins, a
-pipeline, and one finished execution whose log is made ``--lines`` lines long (a line of a
-tap's stderr as the engine writes it, about 100 bytes). Then starts ``flx serve`` on free
-ports (REST and gRPC in the same process, logging at warning, the REST rate limit out of the
-way) and measures, from this process:
+Prepares a database of its own (``flx_bench_grpc`` on the PostgreSQL server of
+``--database``, dropped at the end; with ``--sqlite`` the embedded database instead) and a
+home in a temporary folder: a user, the built-in plugins, a pipeline, and one finished
+execution whose log (a file: ``FLX_LOG_STORE=file``) is made ``--lines`` lines long (a line
+of a tap's stderr as the engine writes it, about 100 bytes). Then starts ``flx serve`` on
+free ports (REST and gRPC in the same process, logging at warning, the REST rate limit out
+of the way) and measures, from this process:
 
 - unary reads: ``PipelineService/GetPipeline`` over one HTTP/2 channel, and
   ``GET /api/v1/pipelines/{id}`` over keep-alive connections, each with ``--concurrency``
@@ -41,6 +44,8 @@ from typing import Any
 import httpx
 
 EMAIL, PASSWORD = "bench@example.com", "bench password, long enough"
+SERVER = os.environ.get("FLX_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+DATABASE = "flx_bench_grpc"
 FLX = str(Path(sys.executable).parent / "flx")
 LINE = "2026-01-01T00:00:00.000Z tap-flx-sample | INFO METRIC: counter records=1000 stream=users {}"
 
@@ -52,7 +57,22 @@ def free_port() -> int:
         return port
 
 
-async def prepare(home: Path, lines: int) -> tuple[str, str]:
+def admin(server: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(server, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(sql)
+
+
+def settings_env(home: Path, url: str | None) -> dict[str, str]:
+    """The settings of the bench's processes, as environment variables."""
+    values = {"FLX_HOME": str(home), "FLX_LOG_STORE": "file", "FLX_BCRYPT_ROUNDS": "4"}
+    if url is not None:
+        values["FLX_DATABASE_URL"] = url
+    return values
+
+
+async def prepare(home: Path, url: str | None, lines: int) -> tuple[str, str]:
     """The user, a pipeline and one finished run whose log has ``lines`` lines; the
     pipeline's id and the execution's id."""
     from pydantic import SecretStr
@@ -64,7 +84,8 @@ async def prepare(home: Path, lines: int) -> tuple[str, str]:
     from flx_core.domain import Principal
     from flx_meltano import RegisterBuiltinPlugins, RunPipeline
 
-    runtime = await bootstrap(FlxSettings(home=home, bcrypt_rounds=4))
+    settings = FlxSettings(home=home, database_url=url, log_store="file", bcrypt_rounds=4)
+    runtime = await bootstrap(settings)
     me = Principal.system()
 
     async def ask(message: Any) -> Any:
@@ -103,10 +124,12 @@ async def prepare(home: Path, lines: int) -> tuple[str, str]:
         await runtime.aclose()
 
 
-def serve(home: Path, http_port: int, grpc_port: int, log: Path) -> subprocess.Popen[bytes]:
+def serve(
+    home: Path, url: str | None, http_port: int, grpc_port: int, log: Path
+) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLX_")}
+    env.update(settings_env(home, url))
     env.update(
-        FLX_HOME=str(home),
         FLX_DAEMON="off",
         FLX_GRPC_PORT=str(grpc_port),
         FLX_API_RATE_LIMIT="100000000/minute",
@@ -138,15 +161,22 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
 async def load(
     call: Callable[[], Awaitable[Any]], seconds: float, concurrency: int
 ) -> dict[str, float]:
-    """Callers that each call again as soon as answered; calls/s, p50 and p99 (ms)."""
+    """Callers that each call again as soon as answered; calls/s, p50 and p99 (ms), and
+    the calls that failed (a connection the server closed, an error status)."""
     latencies: list[float] = []
+    errors = 0
     measuring = False
     stop_at = 0.0
 
     async def caller() -> None:
+        nonlocal errors
         while time.monotonic() < stop_at:
             began = time.perf_counter()
-            await call()
+            try:
+                await call()
+            except Exception:
+                errors += measuring
+                continue
             if measuring:
                 latencies.append(time.perf_counter() - began)
 
@@ -162,6 +192,7 @@ async def load(
         "per_second": len(latencies) / elapsed,
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "errors": errors,
     }
 
 
@@ -236,39 +267,61 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--database", default=SERVER, help="a PostgreSQL server's URL")
+    parser.add_argument("--sqlite", action="store_true", help="the embedded database instead")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="flx-bench-grpc-") as tmp:
-        home = Path(tmp) / "home"
-        print(f"preparing: a finished run with a {args.lines:,}-line log", flush=True)
-        pipeline_id, execution_id = asyncio.run(prepare(home, args.lines))
-        http_port, grpc_port = free_port(), free_port()
-        log = Path(tmp) / "serve.log"
-        process = serve(home, http_port, grpc_port, log)
-        url, target = f"http://127.0.0.1:{http_port}", f"127.0.0.1:{grpc_port}"
-        try:
-            wait_ready(url, process, log)
-            print(f"unary: {args.concurrency} callers, {args.seconds:g} s each", flush=True)
-            results = asyncio.run(unary(target, url, pipeline_id, args.seconds, args.concurrency))
-            streams = {
-                "gRPC StreamLogs": stream_grpc(target, execution_id),
-                "REST SSE /logs/stream": stream_rest(url, execution_id),
-            }
-        finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(60)
+    url = None
+    if not args.sqlite:
+        from flx_core.infrastructure.persistence import upgrade
+
+        admin(args.database, f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        admin(args.database, f'CREATE DATABASE "{DATABASE}"')
+        url = f"{args.database.rpartition('/')[0]}/{DATABASE}"
+        upgrade(url)
+    try:
+        with tempfile.TemporaryDirectory(prefix="flx-bench-grpc-") as tmp:
+            results, streams = run(Path(tmp), url, args)
+    finally:
+        if url is not None:
+            admin(args.database, f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+    print(f"database: {'SQLite' if url is None else 'PostgreSQL'}")
     report(results, streams, args.lines)
+
+
+def run(
+    tmp: Path, url: str | None, args: argparse.Namespace
+) -> tuple[dict[str, dict[str, float]], dict[str, tuple[int, float]]]:
+    home = tmp / "home"
+    print(f"preparing: a finished run with a {args.lines:,}-line log", flush=True)
+    pipeline_id, execution_id = asyncio.run(prepare(home, url, args.lines))
+    http_port, grpc_port = free_port(), free_port()
+    log = tmp / "serve.log"
+    process = serve(home, url, http_port, grpc_port, log)
+    url_http, target = f"http://127.0.0.1:{http_port}", f"127.0.0.1:{grpc_port}"
+    try:
+        wait_ready(url_http, process, log)
+        print(f"unary: {args.concurrency} callers, {args.seconds:g} s each", flush=True)
+        results = asyncio.run(unary(target, url_http, pipeline_id, args.seconds, args.concurrency))
+        streams = {
+            "gRPC StreamLogs": stream_grpc(target, execution_id),
+            "REST SSE /logs/stream": stream_rest(url_http, execution_id),
+        }
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(60)
+    return results, streams
 
 
 def report(
     results: dict[str, dict[str, float]], streams: dict[str, tuple[int, float]], lines: int
 ) -> None:
     print()
-    print(f"{'unary read':<28}{'calls/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
+    print(f"{'unary read':<28}{'calls/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
     for name, figures in results.items():
         print(
             f"{name:<28}{figures['per_second']:>10.0f}{figures['p50_ms']:>10.1f}"
-            f"{figures['p99_ms']:>10.1f}"
+            f"{figures['p99_ms']:>10.1f}{figures['errors']:>8.0f}"
         )
     grpc_rate = results["gRPC GetPipeline"]["per_second"]
     rest_rate = results["REST GET /pipelines/{id}"]["per_second"]
