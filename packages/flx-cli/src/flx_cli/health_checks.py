@@ -30,7 +30,8 @@ REMEDIES = {
     "FLX_HEALTH_MIN_FREE_MB",
     "scheduler": "start `flx scheduler` (or `flx serve`, which runs one), against this database",
     "workers": "start `flx worker` consuming the queues the runs go to (FLX_DEFAULT_QUEUE and "
-    "the pipelines' queues), against this database and broker",
+    "the pipelines' queues), against this database and broker; more workers (or a higher "
+    "--concurrency) when they are all busy",
 }
 
 

@@ -43,9 +43,15 @@ async def workers_alive(app: Any, settings: FlxSettings) -> str:
         lost, waiting = await uow.get(ScheduleFireRepository).unattended(before)
     problems = []
     if waiting:
-        problems.append(f"{waiting} run(s) queued for over {settings.heartbeat_timeout:g} s")
+        problems.append(
+            f"{waiting} run(s) queued for over {settings.heartbeat_timeout:g} s, taken by no "
+            "worker (none consumes their queue, or all are busy)"
+        )
     if lost:
-        problems.append(f"{lost} running execution(s) without a heartbeat")
+        problems.append(
+            f"{lost} running execution(s) without a heartbeat for "
+            f"{settings.heartbeat_timeout:g} s (their worker is gone)"
+        )
     if problems:
-        raise RuntimeError(", ".join(problems) + ": no worker is taking them")
+        raise RuntimeError("; ".join(problems))
     return "every run is attended"
