@@ -9,7 +9,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flx_core.infrastructure.persistence.tables import events, executions
@@ -38,6 +38,35 @@ class PipelineSums:
         self.records = self.bytes = self.state_commits = self.running = self.queued = 0
 
 
+class _Ended:
+    """The ended executions of one (pipeline, status), gathered bucket by bucket."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.per_bucket = [0] * (len(DURATION_BUCKETS) + 1)  # the last one: over them all
+        self.took = 0.0
+
+    def add(self, bucket: int, n: int, took: float) -> None:
+        self.count += n
+        if bucket >= 0:  # -1: never started, no duration
+            self.per_bucket[bucket] += n
+            self.took += took
+
+    def totals(self, pipeline: str, status: str) -> ExecutionTotals:
+        cumulative, running = [], 0
+        for n in self.per_bucket[:-1]:
+            running += n
+            cumulative.append(running)
+        return ExecutionTotals(
+            pipeline=pipeline,
+            status=status,
+            count=self.count,
+            duration_buckets=tuple(cumulative),
+            timed=sum(self.per_bucket),
+            duration_sum=self.took,
+        )
+
+
 class TotalsRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -53,29 +82,37 @@ class TotalsRepository:
         sums of every execution (running ones included) by pipeline, of those created in
         [``since``, ``before``): one pass (over that range of the creation time index)."""
         e = executions.c
-        ended = e.status.in_(ENDED)
-        duration = seconds_between(e.started_at, e.finished_at, self.dialect)
-        timed = and_(ended, e.started_at.is_not(None), e.finished_at.is_not(None))
-        buckets = [
-            func.sum(case((and_(timed, duration <= bound), 1), else_=0)).label(f"le{i}")
-            for i, bound in enumerate(DURATION_BUCKETS)
-        ]
-        query = (
+        # The duration once per row (a subquery), its bucket's index once: a single CASE
+        # per row rather than a sum per bucket.
+        rows = (
             select(
                 e.pipeline_name,
                 e.status,
-                func.count().label("n"),
-                func.sum(e.records).label("records"),
-                func.sum(e.bytes).label("bytes"),
-                func.sum(e.state_commits).label("state_commits"),
-                func.sum(case((timed, 1), else_=0)).label("timed"),
-                func.sum(case((timed, duration), else_=0.0)).label("duration"),
-                *buckets,
+                e.records,
+                e.bytes,
+                e.state_commits,
+                seconds_between(e.started_at, e.finished_at, self.dialect).label("took"),
             )
             .where(*_created(since, before))
-            .group_by(e.pipeline_name, e.status)
+            .subquery()
         )
-        totals: list[ExecutionTotals] = []
+        took = rows.c.took
+        bucket = case(
+            (took.is_(None), -1),
+            *((took <= bound, i) for i, bound in enumerate(DURATION_BUCKETS)),
+            else_=len(DURATION_BUCKETS),
+        ).label("bucket")
+        query = select(
+            rows.c.pipeline_name,
+            rows.c.status,
+            bucket,
+            func.count().label("n"),
+            func.sum(rows.c.records).label("records"),
+            func.sum(rows.c.bytes).label("bytes"),
+            func.sum(rows.c.state_commits).label("state_commits"),
+            func.sum(took).label("took"),
+        ).group_by(rows.c.pipeline_name, rows.c.status, bucket)
+        ended: dict[tuple[str, str], _Ended] = {}
         sums: dict[str, PipelineSums] = defaultdict(PipelineSums)
         for r in (await self.session.execute(query)).all():
             s = sums[r.pipeline_name]
@@ -86,19 +123,11 @@ class TotalsRepository:
                 s.running += int(r.n)
             elif r.status in ("pending", "queued"):
                 s.queued += int(r.n)
-            else:
-                totals.append(
-                    ExecutionTotals(
-                        pipeline=r.pipeline_name,
-                        status=r.status,
-                        count=int(r.n),
-                        duration_buckets=tuple(
-                            int(getattr(r, f"le{i}") or 0) for i in range(len(DURATION_BUCKETS))
-                        ),
-                        timed=int(r.timed or 0),
-                        duration_sum=float(r.duration or 0.0),
-                    )
+            elif r.status in ENDED:
+                ended.setdefault((r.pipeline_name, r.status), _Ended()).add(
+                    int(r.bucket), int(r.n), float(r.took or 0.0)
                 )
+        totals = [e.totals(pipeline, status) for (pipeline, status), e in ended.items()]
         return totals, dict(sums)
 
     async def streams(
