@@ -150,6 +150,12 @@ async def test_the_pipeline_form_shows_errors_on_their_fields_and_creates(site: 
         errors = re.search(r'id="field-schedule".*?</div>', bad_cron.text, re.S)
         assert errors is not None and "errorlist" in errors.group(0), bad_cron.text
         assert "minute" in errors.group(0)  # the bus names the cron field that is wrong
+        bad_name = await client.post(
+            "/pipelines/new/", data={**fields, "name": "Sample Data", "config": ""}
+        )
+        assert bad_name.status_code == 422
+        errors = re.search(r'id="field-name".*?</ul>', bad_name.text, re.S)
+        assert errors is not None and "use 1-63 lowercase letters" in errors.group(0)
         created = await client.post(
             "/pipelines/new/",
             data={**fields, "config": '{"tap-flx-sample": {"rows": 10}}', "schedule": "@daily"},

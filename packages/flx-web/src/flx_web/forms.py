@@ -38,7 +38,10 @@ class JsonObjectField(forms.CharField):
 
 
 class PipelineForm(forms.Form):
-    name = forms.CharField(max_length=128, help_text="Letters, digits, - and _.")
+    name = forms.CharField(
+        max_length=63,
+        help_text="Lowercase letters, digits, - and _, starting with a letter or digit.",
+    )
     description = forms.CharField(required=False, max_length=500)
     extractor = forms.ChoiceField(help_text="The tap: an extractor plugin.")
     loader = forms.ChoiceField(help_text="The target: a loader plugin.")
