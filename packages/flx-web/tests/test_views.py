@@ -388,3 +388,21 @@ async def test_an_administrator_changes_roles_and_the_last_admin_stays(site: Sit
         page = await operator.get("/pipelines/new/")
         assert page.status_code == 200  # an operator may create pipelines
         assert 'href="/users/"' not in page.text
+
+
+async def test_the_pipeline_list_filters_and_searches(site: Site) -> None:
+    for name, tags in (("orders-daily", ["sales"]), ("users-hourly", ["crm"])):
+        await site.ask(
+            CreatePipeline(
+                name=name, extractor="tap-flx-sample", loader="target-flx-jsonl", tags=tags
+            )
+        )
+    async with signed_in(site, VIEWER) as client:
+        both = await client.get("/pipelines/")
+        assert "orders-daily" in both.text and "users-hourly" in both.text
+        searched = await client.get("/pipelines/?q=orders")
+        assert "orders-daily" in searched.text and "users-hourly" not in searched.text
+        tagged = await client.get("/pipelines/?tag=crm")
+        assert "users-hourly" in tagged.text and "orders-daily" not in tagged.text
+        none = await client.get("/pipelines/?q=nothing&enabled=no")
+        assert "No pipeline matches" in none.text

@@ -63,7 +63,10 @@ async def execution_detail(request: HttpRequest, execution_id: str) -> HttpRespo
     text = log.chunk.data.decode("utf-8", errors="replace")
     attempts = []
     first = execution.retry_of or execution.id
-    if execution.retry_of or execution.status in (ExecutionStatus.FAILED,):
+    if execution.retry_of or execution.status in (
+        ExecutionStatus.FAILED,
+        ExecutionStatus.CANCELLED,
+    ):
         page_of = await bus(ListExecutions(filter=ExecutionFilter(retry_of=first), limit=20))
         attempts = [e for e in page_of.items if e.id != execution.id]
     context = {
