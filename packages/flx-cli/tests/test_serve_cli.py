@@ -217,6 +217,7 @@ def test_ready_names_the_failing_dependency_without_its_password(serve: Any) -> 
         "executor": "local",
         "scheduler": True,
         "parts": ["api", "web", "grpc"],
+        "grpc": "127.0.0.1:0",  # the tests' servers take any free gRPC port
         "processes": 1,
         "users": False,
     }
