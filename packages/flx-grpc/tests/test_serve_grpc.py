@@ -4,6 +4,8 @@ it and streams its log to the end. The server is stopped by pid, whatever happen
 
 from __future__ import annotations
 
+import socket
+import subprocess
 from pathlib import Path
 
 import grpc
@@ -13,7 +15,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 )
 
 from flx_api.testing import free_port
-from flx_cli.testing import ServeProcess, serve_environment
+from flx_cli.testing import FLX, ServeProcess, serve_environment
 from flx_grpc import SERVICE_NAMES
 from flx_grpc.client import FlxGrpcClient
 
@@ -55,3 +57,23 @@ def test_flx_serve_answers_grpc(flx_home: Path, tmp_path: Path) -> None:
         # The server's log has one line per call, with its request id.
         assert '"method": "/flx.v1.ExecutionService/StreamLogs"' in server.output
         assert server.stop() == 0
+
+
+def test_a_grpc_port_in_use_is_one_line_and_exit_1(flx_home: Path, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [FLX, "serve", "--port", "0"],
+            env=serve_environment(flx_home, FLX_GRPC_PORT=str(port)),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: the gRPC port {port} on 127.0.0.1 is in use (another `flx serve`?): stop that "
+        "process, choose another port with FLX_GRPC_PORT, or serve without gRPC (--api-only)"
+    ]
