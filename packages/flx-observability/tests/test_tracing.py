@@ -14,7 +14,11 @@ import structlog
 from opentelemetry import trace
 from opentelemetry.trace import StatusCode
 
+from flx_core.application import Application, ApplicationModule, Command, core_module
+from flx_core.domain import Principal, ServiceResult
+from flx_core.testing import FakeClock, InMemoryWorld
 from flx_observability import TracingServerInterceptor, configure_logging, current_carrier
+from flx_observability.module import build_module
 from flx_observability.testing import recording_spans
 
 
@@ -80,3 +84,47 @@ async def test_log_lines_inside_a_recorded_span_carry_its_ids() -> None:
     assert inside["trace_id"] == format(ids.trace_id, "032x")
     assert inside["span_id"] == format(ids.span_id, "016x")
     assert "trace_id" not in outside
+
+
+class Explode(Command):
+    permission = None
+    pipeline: str
+
+
+class Refused(Command):
+    permission = None
+
+
+async def test_a_command_that_raises_is_a_failed_span_without_its_message() -> None:
+    """The exception's message may quote a connection string: only its type is kept."""
+    module = ApplicationModule("t")
+
+    @module.command(Explode)
+    async def explode(cmd: Explode, ctx: Any) -> ServiceResult[None]:
+        raise RuntimeError("cannot connect to postgresql://flx:hunter2pw@db/flx")
+
+    @module.command(Refused)
+    async def refused(cmd: Refused, ctx: Any) -> ServiceResult[None]:
+        return ServiceResult.failure("no: postgresql://flx:hunter2pw@db/flx", "refused")
+
+    app = Application(InMemoryWorld().uow, clock=FakeClock())
+    app.include([core_module, build_module(_wiring()), module])
+    with recording_spans() as exporter:
+        with pytest.raises(RuntimeError):
+            await app.execute(Explode(pipeline="p1"), principal=Principal.system())
+        assert not (await app.execute(Refused(), principal=Principal.system())).ok
+        spans = {s.name: s for s in exporter.get_finished_spans()}
+    exploded, failed = spans["Explode"], spans["Refused"]
+    assert exploded.status.status_code is StatusCode.ERROR
+    assert exploded.status.description == "RuntimeError"
+    assert not exploded.events
+    assert exploded.attributes is not None and exploded.attributes["flx.pipeline"] == "p1"
+    assert failed.attributes is not None and failed.attributes["flx.error.code"] == "refused"
+    assert failed.status.description == "no: postgresql://flx:********@db/flx"
+
+
+def _wiring() -> Any:
+    from flx_core.application import ProcessKind, Wiring
+    from flx_core.config import FlxSettings
+
+    return Wiring(ProcessKind.CLI, FlxSettings(), None, FakeClock())

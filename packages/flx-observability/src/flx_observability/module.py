@@ -8,7 +8,7 @@ from typing import Any
 
 from flx_core.application import ApplicationModule, Command, Wiring
 from flx_core.domain.pydantic_base import ServiceResult
-from flx_observability.tracing import configure_tracing, mark_failed, tracer
+from flx_observability.tracing import configure_tracing, mark_failed, span
 
 
 async def message_span(
@@ -16,16 +16,14 @@ async def message_span(
 ) -> ServiceResult[Any]:
     """A span per command or query, named after its type; failed when the result is."""
     kind = "command" if isinstance(message, Command) else "query"
-    with tracer().start_as_current_span(type(message).__name__) as span:
-        if span.is_recording():
-            span.set_attribute("flx.message.kind", kind)
-            pipeline = getattr(message, "pipeline", None)
-            if isinstance(pipeline, str):
-                span.set_attribute("flx.pipeline", pipeline)
+    with span(type(message).__name__, **{"flx.message.kind": kind}) as current:
+        pipeline = getattr(message, "pipeline", None)
+        if isinstance(pipeline, str):
+            current.set_attribute("flx.pipeline", pipeline)
         result = await handle()
         if not result.ok:
-            span.set_attribute("flx.error.code", str(result.error_code or "error"))
-            mark_failed(span, result.message)
+            current.set_attribute("flx.error.code", str(result.error_code or "error"))
+            mark_failed(current, result.message)
         return result
 
 

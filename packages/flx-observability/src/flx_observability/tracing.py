@@ -119,11 +119,29 @@ def continued(carrier: Mapping[str, str] | None) -> Iterator[None]:
 
 
 def mark_failed(span: trace.Span, description: str | None) -> None:
-    """Set the span's status to error (with a one-line description)."""
+    """Set the span's status to error, with the first line of ``description`` (passwords in
+    connection strings masked)."""
     from opentelemetry.trace import Status, StatusCode
 
+    from flx_core.domain import mask_inline_secrets
+
     text = (description or "").strip().splitlines()
-    span.set_status(Status(StatusCode.ERROR, text[0][:200] if text else None))
+    span.set_status(Status(StatusCode.ERROR, mask_inline_secrets(text[0][:200]) if text else None))
+
+
+@contextmanager
+def span(name: str, **attributes: Any) -> Iterator[trace.Span]:
+    """A span of FLX's own, current inside the block. An exception ends it failed with the
+    exception's type only: its message and traceback are not recorded (they may quote a
+    setting or a connector's output)."""
+    with tracer().start_as_current_span(
+        name, attributes=attributes or None, record_exception=False, set_status_on_exception=False
+    ) as current:
+        try:
+            yield current
+        except BaseException as exc:
+            mark_failed(current, type(exc).__name__)
+            raise
 
 
 def add_trace_ids(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:

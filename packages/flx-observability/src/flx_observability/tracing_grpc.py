@@ -26,7 +26,9 @@ def _call_span(method: str, metadata: Any, context: Any) -> Any:
     carrier = {k: v for k, v in (metadata or ()) if k in _PROPAGATED and isinstance(v, str)}
     with (
         continued(carrier),
-        tracer().start_as_current_span(method, kind=SpanKind.SERVER) as span,
+        tracer().start_as_current_span(
+            method, kind=SpanKind.SERVER, record_exception=False, set_status_on_exception=False
+        ) as span,
     ):
         if span.is_recording():
             span.set_attribute("rpc.system", "grpc")

@@ -26,7 +26,7 @@ from flx_meltano.runner import (
     RunSpec,
     StateCallback,
 )
-from flx_observability.tracing import tracer
+from flx_observability.tracing import span
 
 Warn = Callable[[str], None]
 
@@ -160,11 +160,9 @@ class _Tap:
         if p.catalog_path:
             catalog = self._provided_catalog()
         else:
-            with tracer().start_as_current_span(
-                "discovery", attributes={"flx.plugin": self.plugin.name}
-            ) as span:
+            with span("discovery", **{"flx.plugin": self.plugin.name}) as current:
                 catalog = await self._discovered_catalog(home, refresh_catalog, log_path)
-                span.set_attribute("flx.streams", len(catalog.get("streams") or ()))
+                current.set_attribute("flx.streams", len(catalog.get("streams") or ()))
         return [flag, str(self.files.write_json("catalog.json", catalog))]
 
     def _provided_catalog(self) -> dict[str, Any]:

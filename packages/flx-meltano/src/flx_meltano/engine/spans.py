@@ -17,7 +17,7 @@ from typing import Any
 
 from flx_core.domain import PipelineExecution
 from flx_meltano.runner import RunResult
-from flx_observability.tracing import continued, mark_failed, tracer
+from flx_observability.tracing import continued, mark_failed, span, tracer
 
 
 def _ns(when: datetime) -> int:
@@ -27,13 +27,8 @@ def _ns(when: datetime) -> int:
 @contextmanager
 def run_span(execution_id: str, trace_context: Mapping[str, str]) -> Iterator[Any]:
     """The span of one execution's run, a child of the span that queued it."""
-    with (
-        continued(trace_context),
-        tracer().start_as_current_span(
-            "run", attributes={"flx.execution_id": execution_id}
-        ) as span,
-    ):
-        yield span
+    with continued(trace_context), span("run", **{"flx.execution_id": execution_id}) as current:
+        yield current
 
 
 def end_run_span(span: Any, finished: PipelineExecution) -> None:
