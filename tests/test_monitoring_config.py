@@ -61,6 +61,7 @@ def exported() -> set[str]:
         login_failures={"bad_credentials": 1},
         lockouts=1,
         oldest_queued_seconds=1.0,
+        scheduler_last_tick=1.0,
     )
     business._read_at = 0.0
     families = [

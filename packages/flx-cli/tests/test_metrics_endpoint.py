@@ -167,6 +167,9 @@ def test_runs_of_another_process_are_counted_per_pipeline_status_and_stream(
     assert value(m, "flx_executions_running", pipeline="demo") == 0
     assert value(m, "flx_executions_queued", pipeline="demo") == 0
     assert value(m, "flx_metrics_read_errors_total") == 0
+    assert value(m, "flx_executions_unattended", kind="running") == 0
+    # No scheduler has ever ticked on this database (the server runs without one).
+    assert ("flx_scheduler_last_seen_timestamp_seconds", ()) not in m
 
 
 def test_counters_move_by_what_a_later_run_moved(

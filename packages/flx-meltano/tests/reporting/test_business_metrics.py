@@ -72,6 +72,9 @@ async def test_totals_durations_streams_and_streaks(reporting: Any) -> None:
     assert pb.freshness_seconds == 29 * 60
     assert pb.last_success_timestamp == (NOW - timedelta(minutes=29)).timestamp()
     assert s.oldest_queued_seconds == 60.0
+    # The running one never beat; the queued one is not older than the heartbeat timeout.
+    assert (s.unattended_running, s.unattended_queued) == (1, 0)
+    assert s.scheduler_last_tick is None
 
 
 async def test_failed_logins_and_lockouts_come_from_the_audit_trail(reporting: Any) -> None:
@@ -136,3 +139,15 @@ async def test_totals_stay_exact_as_the_settled_line_moves(reporting: Any) -> No
     assert counts(second) == counts(third) == {("p", "succeeded"): 3, ("p", "failed"): 1}
     assert streams(second) == streams(third) == {("p", "s"): 5 + 6 + 4 + 1}
     assert [t.records for t in third.pipelines] == [16]
+
+
+async def test_the_last_scheduler_tick_comes_from_the_database(reporting: Any) -> None:
+    from flx_meltano.scheduling.repository import ScheduleFireRepository
+
+    async with reporting.app.uow_factory() as uow:
+        repo = uow.get(ScheduleFireRepository)
+        await repo.record_tick("host-a:1", NOW - timedelta(seconds=30))
+        await repo.record_tick("host-b:2", NOW - timedelta(seconds=5))
+        await uow.commit()
+    s = await read(reporting.app)
+    assert s.scheduler_last_tick == (NOW - timedelta(seconds=5)).timestamp()

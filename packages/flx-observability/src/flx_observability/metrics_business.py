@@ -235,6 +235,22 @@ def snapshot_metrics(s: BusinessSnapshot) -> Iterator[Metric]:
         "Accounts locked after too many failed logins.",
         value=s.lockouts,
     )
+    unattended = GaugeMetricFamily(
+        "flx_executions_unattended",
+        "Executions no process looks after: running ones whose heartbeat stopped, due queued "
+        "ones no worker took (for longer than FLX_HEARTBEAT_TIMEOUT).",
+        labels=["kind"],
+    )
+    unattended.add_metric(["running"], s.unattended_running)
+    unattended.add_metric(["queued"], s.unattended_queued)
+    yield unattended
+    if s.scheduler_last_tick is not None:
+        yield GaugeMetricFamily(
+            "flx_scheduler_last_seen_timestamp_seconds",
+            "When a scheduler of the installation last recorded its tick in the database "
+            "(Unix time; recorded every 10 s at most).",
+            value=s.scheduler_last_tick,
+        )
     if s.oldest_queued_seconds is not None:
         yield GaugeMetricFamily(
             "flx_executions_oldest_queued_age_seconds",

@@ -75,3 +75,9 @@ class BusinessSnapshot:
     lockouts: int = 0
     #: Age of the oldest execution waiting for a worker, None when none waits.
     oldest_queued_seconds: float | None = None
+    #: When a scheduler last recorded its tick (Unix time), None when none ever did.
+    scheduler_last_tick: float | None = None
+    #: Running executions whose heartbeat stopped, and due queued ones no worker took,
+    #: for longer than the heartbeat timeout.
+    unattended_running: int = 0
+    unattended_queued: int = 0

@@ -6,12 +6,14 @@ from __future__ import annotations
 from datetime import UTC, timedelta
 
 from flx_core.application import HandlerContext, Query
+from flx_core.config import FlxSettings
 from flx_core.domain import Permission, ServiceResult
 from flx_meltano.application.kpis import pipeline_kpi
 from flx_meltano.application.module import handlers
 from flx_meltano.reporting.kpis import KpiRepository, WindowCounts
 from flx_meltano.reporting.settled import SettledTotals
 from flx_meltano.reporting.totals import PipelineSums, TotalsRepository
+from flx_meltano.scheduling.repository import ScheduleFireRepository
 from flx_observability import BusinessSnapshot, PipelineTotals
 
 handlers.sql_repositories[TotalsRepository] = TotalsRepository
@@ -25,7 +27,11 @@ class ReadBusinessMetrics(Query):
 
 @handlers.query(ReadBusinessMetrics)
 async def read_business_metrics(
-    qry: ReadBusinessMetrics, ctx: HandlerContext, *, settled_totals: SettledTotals | None = None
+    qry: ReadBusinessMetrics,
+    ctx: HandlerContext,
+    *,
+    settings: FlxSettings,
+    settled_totals: SettledTotals | None = None,
 ) -> ServiceResult[BusinessSnapshot]:
     """``settled_totals``: this process's totals of the history that no longer changes
     (without it, the whole history is read each time)."""
@@ -65,6 +71,9 @@ async def read_business_metrics(
         )
     oldest = await totals.oldest_waiting()
     by_reason, lockouts = await totals.logins()
+    schedules = ctx.uow.get(ScheduleFireRepository)
+    last_tick = await schedules.last_tick()
+    stale, untaken = await schedules.unattended(now - timedelta(seconds=settings.heartbeat_timeout))
     return ServiceResult.success(
         BusinessSnapshot(
             executions=executions,
@@ -73,5 +82,8 @@ async def read_business_metrics(
             login_failures=by_reason,
             lockouts=lockouts,
             oldest_queued_seconds=None if oldest is None else (now - oldest).total_seconds(),
+            scheduler_last_tick=None if last_tick is None else last_tick.timestamp(),
+            unattended_running=stale,
+            unattended_queued=untaken,
         )
     )
