@@ -30,7 +30,7 @@ SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 
-class ReadinessHealth(health.aio.HealthServicer):  # type: ignore[misc, name-defined]
+class ReadinessHealth(health.aio.HealthServicer):  # type: ignore[misc]
     """The overall status ("") and that of each FLX service follow ``ready``."""
 
     def __init__(self, ready: Readiness | None, services: Sequence[str]) -> None:

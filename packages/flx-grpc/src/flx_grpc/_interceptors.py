@@ -97,7 +97,7 @@ def wrapped(handler: grpc.RpcMethodHandler, method: str, around: Around) -> grpc
     return handler
 
 
-class _Wrapping(aio.ServerInterceptor):
+class _Wrapping(aio.ServerInterceptor):  # type: ignore[misc]
     """An interceptor that runs each call of the methods it ``applies`` to in ``around``."""
 
     @abstractmethod
@@ -114,7 +114,7 @@ class _Wrapping(aio.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(handler_call_details)
-        method: str = handler_call_details.method  # type: ignore[attr-defined]
+        method: str = handler_call_details.method
         if handler is None or not self.applies(method):
             return handler
         return wrapped(handler, method, self.around)
@@ -182,12 +182,12 @@ class ErrorInterceptor(_Wrapping):
                 raise
             rid = request_id()
             log.error("grpc_request_failed", method=method, error=type(exc).__name__, exc_info=exc)
-            failure = RpcFailure(
+            internal = RpcFailure(
                 "internal_error",
                 f"internal error (request id {rid}); the server log has the details",
                 status=grpc.StatusCode.INTERNAL,
             )
-            await context.abort_with_status(failure.to_status(rid))
+            await context.abort_with_status(internal.to_status(rid))
 
 
 class AuthInterceptor(_Wrapping):

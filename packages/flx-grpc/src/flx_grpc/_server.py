@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import grpc
 from grpc import aio
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from flx_core.application import Application
@@ -40,7 +41,7 @@ from flx_grpc._generated.flx.v1 import (
     user_service_pb2,
     user_service_pb2_grpc,
 )
-from flx_grpc._health import Readiness, ReadinessHealth, health_pb2, refreshing
+from flx_grpc._health import Readiness, ReadinessHealth, refreshing
 from flx_grpc._interceptors import AuthInterceptor, ErrorInterceptor, RequestLogInterceptor
 from flx_grpc.services.auth import AuthServicer
 from flx_grpc.services.catalog import EventServicer, ExtensionServicer, ScheduleServicer
@@ -152,7 +153,6 @@ def create_server(
     for _, add, servicer in _SERVICES:
         add(servicer(), server)
     health_servicer = ReadinessHealth(ready, SERVICE_NAMES)
-    from grpc_health.v1 import health_pb2_grpc
 
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     health_name = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
 import grpc
 from google.protobuf import json_format
@@ -46,8 +46,6 @@ from flx_grpc._generated.flx.v1 import (
     user_service_pb2_grpc,
 )
 
-R = TypeVar("R")
-
 #: The default deadline of a unary call, in seconds (streams have none).
 DEFAULT_TIMEOUT = 30.0
 
@@ -66,7 +64,7 @@ def error_info(error: grpc.RpcError) -> tuple[str | None, dict[str, str]]:
 
 
 def _expired(error: grpc.RpcError) -> bool:
-    if error.code() != grpc.StatusCode.UNAUTHENTICATED:  # type: ignore[attr-defined]
+    if error.code() != grpc.StatusCode.UNAUTHENTICATED:
         return False
     _, details = error_info(error)
     return details.get("reason") == "expired"
@@ -163,7 +161,7 @@ class FlxGrpcClient:
     def metadata(self) -> list[tuple[str, str]]:
         return self._tokens.metadata()
 
-    def call(self, method: Callable[..., R], request: Any, **kwargs: Any) -> R:
+    def call(self, method: Callable[..., Any], request: Any, **kwargs: Any) -> Any:
         """A unary call with the token; an expired token is refreshed once."""
         kwargs.setdefault("timeout", self.timeout)
         try:
@@ -213,7 +211,10 @@ class FlxGrpcClient:
         self._tokens = _Tokens(None, None)
 
     def current_user(self) -> types_pb2.User:
-        return self.call(self.stubs.auth.GetCurrentUser, auth_pb.GetCurrentUserRequest())
+        user: types_pb2.User = self.call(
+            self.stubs.auth.GetCurrentUser, auth_pb.GetCurrentUserRequest()
+        )
+        return user
 
     # -- pipelines -----------------------------------------------------------------------
     def list_pipelines(self, **filters: Any) -> list[types_pb2.Pipeline]:
@@ -230,11 +231,13 @@ class FlxGrpcClient:
 
     def get_pipeline(self, pipeline: str) -> types_pb2.Pipeline:
         request = pipeline_pb.GetPipelineRequest(pipeline=pipeline)
-        return self.call(self.stubs.pipelines.GetPipeline, request)
+        found: types_pb2.Pipeline = self.call(self.stubs.pipelines.GetPipeline, request)
+        return found
 
     def create_pipeline(self, name: str, **fields: Any) -> types_pb2.Pipeline:
         request = pipeline_pb.CreatePipelineRequest(pipeline=pipeline_spec(name, **fields))
-        return self.call(self.stubs.pipelines.CreatePipeline, request)
+        made: types_pb2.Pipeline = self.call(self.stubs.pipelines.CreatePipeline, request)
+        return made
 
     def delete_pipeline(self, pipeline: str) -> None:
         request = pipeline_pb.DeletePipelineRequest(pipeline=pipeline)
@@ -247,23 +250,30 @@ class FlxGrpcClient:
         request = execution_pb.RunPipelineRequest(pipeline=pipeline, **options)
         if idempotency_key is not None:
             request.idempotency_key = idempotency_key
-        return self.call(self.stubs.executions.RunPipeline, request)
+        run: types_pb2.Execution = self.call(self.stubs.executions.RunPipeline, request)
+        return run
 
     def get_execution(self, execution_id: str) -> types_pb2.Execution:
         request = execution_pb.GetExecutionRequest(execution_id=execution_id)
-        return self.call(self.stubs.executions.GetExecution, request)
+        found: types_pb2.Execution = self.call(self.stubs.executions.GetExecution, request)
+        return found
 
     def list_executions(self, **filters: Any) -> execution_pb.ListExecutionsResponse:
         request = execution_pb.ListExecutionsRequest(**filters)
-        return self.call(self.stubs.executions.ListExecutions, request)
+        page: execution_pb.ListExecutionsResponse = self.call(
+            self.stubs.executions.ListExecutions, request
+        )
+        return page
 
     def cancel_execution(self, execution_id: str) -> types_pb2.Execution:
         request = execution_pb.CancelExecutionRequest(execution_id=execution_id)
-        return self.call(self.stubs.executions.CancelExecution, request)
+        found: types_pb2.Execution = self.call(self.stubs.executions.CancelExecution, request)
+        return found
 
     def retry_execution(self, execution_id: str) -> types_pb2.Execution:
         request = execution_pb.RetryExecutionRequest(execution_id=execution_id)
-        return self.call(self.stubs.executions.RetryExecution, request)
+        retry: types_pb2.Execution = self.call(self.stubs.executions.RetryExecution, request)
+        return retry
 
     def stream_logs(
         self, execution_id: str, *, offset: int = 0, timeout: float | None = None

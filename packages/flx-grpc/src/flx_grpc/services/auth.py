@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 from grpc import aio
 from pydantic import SecretStr
@@ -15,7 +15,7 @@ from flx_grpc._generated.flx.v1 import auth_service_pb2 as pb, auth_service_pb2_
 from flx_grpc._interceptors import bearer_token
 from flx_grpc.services._base import peer_address, user_agent
 
-Context = aio.ServicerContext[Any, Any]
+Context: TypeAlias = aio.ServicerContext[Any, Any]
 
 
 class AuthServicer(auth_service_pb2_grpc.AuthServiceServicer):

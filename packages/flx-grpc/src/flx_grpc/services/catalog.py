@@ -3,7 +3,7 @@ ExtensionService."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 from grpc import aio
 
@@ -24,7 +24,7 @@ from flx_grpc.services._base import page_size, when
 from flx_meltano import ListSchedules
 from flx_plugin import GetExtension, ListExtensions
 
-Context = aio.ServicerContext[Any, Any]
+Context: TypeAlias = aio.ServicerContext[Any, Any]
 
 #: Event positions are 32-bit integers.
 MAX_POSITION = 2**31 - 1

@@ -4,7 +4,7 @@ streams (StreamLogs, Watch) are in ``streams``."""
 from __future__ import annotations
 
 import codecs
-from typing import Any
+from typing import Any, TypeAlias
 
 from grpc import aio
 
@@ -23,7 +23,7 @@ from flx_meltano import (
     RunPipeline,
 )
 
-Context = aio.ServicerContext[Any, Any]
+Context: TypeAlias = aio.ServicerContext[Any, Any]
 Execution = types_pb2.Execution
 
 #: The most one log read returns (the log store's own cap is 4 MiB).

@@ -5,7 +5,7 @@ Every pipeline in an answer has the settings its plugins declare secret masked.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 from grpc import aio
 
@@ -30,7 +30,7 @@ from flx_grpc._generated.flx.v1 import (
 from flx_grpc.services._base import page_size
 from flx_meltano import ValidatePipeline
 
-Context = aio.ServicerContext[Any, Any]
+Context: TypeAlias = aio.ServicerContext[Any, Any]
 
 
 async def secret_names(caller: Caller) -> dict[str, frozenset[str]]:
@@ -61,10 +61,9 @@ async def changed(
         raise RpcFailure(
             "conflict", result.message or "version moved", details={"expected": expected}
         )
-    if not result.ok:
+    if not result.ok or not isinstance(result.value, Pipeline):
         raise failure_for(result)
-    value: Pipeline = result.value
-    return value
+    return result.value
 
 
 def _expected(request: Any) -> int | None:

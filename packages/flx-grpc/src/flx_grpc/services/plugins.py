@@ -3,7 +3,7 @@ built-in connectors, and installs as background jobs. Secret settings are masked
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 from grpc import aio
 
@@ -30,7 +30,7 @@ from flx_meltano import (
     builtin_plugins,
 )
 
-Context = aio.ServicerContext[Any, Any]
+Context: TypeAlias = aio.ServicerContext[Any, Any]
 
 
 def plugin_message(plugin: Plugin) -> pb.Plugin:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 from grpc import aio
 
@@ -21,7 +21,7 @@ from flx_meltano import (
     StateHistory,
 )
 
-Context = aio.ServicerContext[Any, Any]
+Context: TypeAlias = aio.ServicerContext[Any, Any]
 
 EXPORT_FORMAT = "flx-state-export/1"
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, TypeAlias
 
 from grpc import aio
 
@@ -35,7 +35,7 @@ from flx_grpc.services.executions import (
 )
 from flx_meltano import ExecutionLog, ReadExecutionLog
 
-Context = aio.ServicerContext[Any, Any]
+Context: TypeAlias = aio.ServicerContext[Any, Any]
 
 #: How often a log stream reads the log again once it has caught up.
 LOG_POLL_SECONDS = 0.3

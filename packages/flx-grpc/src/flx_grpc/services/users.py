@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 from grpc import aio
 from pydantic import SecretStr
@@ -24,7 +24,7 @@ from flx_grpc._convert import to_proto, to_protos
 from flx_grpc._errors import invalid_field
 from flx_grpc._generated.flx.v1 import types_pb2, user_service_pb2 as pb, user_service_pb2_grpc
 
-Context = aio.ServicerContext[Any, Any]
+Context: TypeAlias = aio.ServicerContext[Any, Any]
 User = types_pb2.User
 
 
