@@ -31,13 +31,13 @@ def run_span(execution_id: str, trace_context: Mapping[str, str]) -> Iterator[An
         yield current
 
 
-def end_run_span(span: Any, finished: PipelineExecution) -> None:
+def end_run_span(run: Any, finished: PipelineExecution) -> None:
     """What the run came to: its pipeline, status and records."""
-    span.set_attribute("flx.pipeline", finished.pipeline_name)
-    span.set_attribute("flx.status", finished.status.value)
-    span.set_attribute("flx.records", finished.records)
+    run.set_attribute("flx.pipeline", finished.pipeline_name)
+    run.set_attribute("flx.status", finished.status.value)
+    run.set_attribute("flx.records", finished.records)
     if finished.status.value != "succeeded":
-        mark_failed(span, finished.error or finished.status.value)
+        mark_failed(run, finished.error or finished.status.value)
 
 
 def process_spans(result: RunResult) -> None:
@@ -49,21 +49,21 @@ def process_spans(result: RunResult) -> None:
     # With mappers between them, the target reads what the last mapper wrote: uncounted.
     direct = not any(p.role == "mapper" for p in result.processes)
     for process in result.processes:
-        span = t.start_span(process.role, start_time=start)
-        if span.is_recording():
-            span.set_attribute("flx.plugin", process.name)
+        child = t.start_span(process.role, start_time=start)
+        if child.is_recording():
+            child.set_attribute("flx.plugin", process.name)
             if process.exit_code is not None:
-                span.set_attribute("flx.exit_code", process.exit_code)
+                child.set_attribute("flx.exit_code", process.exit_code)
             if process.role == "tap" or (process.role == "target" and direct):
-                _counts(span, counted)
+                _counts(child, counted)
             if process.exit_code not in (0, None):
-                mark_failed(span, f"{process.name} exited with {process.exit_code}")
-        span.end(end_time=end)
+                mark_failed(child, f"{process.name} exited with {process.exit_code}")
+        child.end(end_time=end)
 
 
-def _counts(span: Any, counted: dict[str, int]) -> None:
+def _counts(child: Any, counted: dict[str, int]) -> None:
     """The records the tap emitted (and a target right after it read), in total and by
     stream."""
-    span.set_attribute("flx.records", sum(counted.values()))
+    child.set_attribute("flx.records", sum(counted.values()))
     for stream, records in sorted(counted.items()):
-        span.set_attribute(f"flx.records.{stream}", records)
+        child.set_attribute(f"flx.records.{stream}", records)
