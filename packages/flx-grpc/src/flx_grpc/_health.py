@@ -37,15 +37,21 @@ class ReadinessHealth(health.aio.HealthServicer):  # type: ignore[misc]
         super().__init__()
         self._ready = ready
         self._services = ["", *services]
+        self._last: bool | None = None
 
     async def refresh(self) -> bool:
-        ok = True
+        ok, error = True, None
         if self._ready is not None:
             try:
                 ok = bool(await asyncio.wait_for(self._ready(), PROBE_SECONDS))
             except Exception as exc:
-                log.warning("grpc_health_probe_failed", error=type(exc).__name__)
-                ok = False
+                ok, error = False, type(exc).__name__
+        if ok != self._last:  # a change is logged, not every probe
+            if ok:
+                log.info("grpc_health_serving")
+            else:
+                log.warning("grpc_health_not_serving", error=error)
+            self._last = ok
         for name in self._services:
             await self.set(name, SERVING if ok else NOT_SERVING)
         return ok
