@@ -90,11 +90,10 @@ class NotifierOptions:
 
 def _text(raw: Mapping[str, Any], key: str) -> str | None:
     value = raw.get(key)
-    return (
-        str(value).rstrip("/")
-        if key == "dashboard_url" and value
-        else (str(value) if value else None)
-    )
+    if not value:
+        return None
+    text = str(value)
+    return text.rstrip("/") if key == "dashboard_url" else text
 
 
 def _names(raw: Mapping[str, Any], key: str, default: Any) -> Any:
