@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -71,7 +72,7 @@ async def measure(url: str, executions: int, pipelines: int) -> None:
     from flx_observability.metrics_server import scrape
 
     me = Principal.system()
-    home = Path(f"/tmp/{NAME}")
+    home = Path(tempfile.mkdtemp(prefix=f"{NAME}-"))
     rt = await bootstrap(FlxSettings(home=home, database_url=url))
     try:
         app = rt.app
