@@ -72,6 +72,15 @@ async def test_each_grpc_call_is_a_span_continuing_the_callers_trace() -> None:
     assert refused.status.status_code is StatusCode.ERROR
 
 
+def test_without_an_exporter_the_bus_gets_no_middleware(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing to export: no span is made at all (a process whose provider is installed
+    already, as the tests' is, gets the middleware)."""
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", raising=False)
+    installed = not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+    assert bool(build_module(_wiring()).middleware) is installed
+
+
 async def test_log_lines_inside_a_recorded_span_carry_its_ids() -> None:
     out = io.StringIO()
     configure_logging("info", "json", stream=out)
@@ -107,9 +116,9 @@ async def test_a_command_that_raises_is_a_failed_span_without_its_message() -> N
     async def refused(cmd: Refused, ctx: Any) -> ServiceResult[None]:
         return ServiceResult.failure("no: postgresql://flx:hunter2pw@db/flx", "refused")
 
-    app = Application(InMemoryWorld().uow, clock=FakeClock())
-    app.include([core_module, build_module(_wiring()), module])
     with recording_spans() as exporter:
+        app = Application(InMemoryWorld().uow, clock=FakeClock())
+        app.include([core_module, build_module(_wiring()), module])
         with pytest.raises(RuntimeError):
             await app.execute(Explode(pipeline="p1"), principal=Principal.system())
         assert not (await app.execute(Refused(), principal=Principal.system())).ok

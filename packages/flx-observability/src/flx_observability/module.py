@@ -28,7 +28,7 @@ async def message_span(
 
 
 def build_module(wiring: Wiring) -> ApplicationModule:
-    """Configure tracing for the process kind (once per process) and hand the bus its
-    span middleware."""
-    configure_tracing(wiring.kind.value)
-    return ApplicationModule(name="observability", middleware=[message_span])
+    """Configure tracing for the process kind (once per process) and, when spans are
+    recorded, hand the bus its span middleware (else the bus goes without: no cost)."""
+    traced = configure_tracing(wiring.kind.value)
+    return ApplicationModule(name="observability", middleware=[message_span] if traced else [])

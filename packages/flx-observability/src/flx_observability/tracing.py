@@ -53,18 +53,14 @@ def configure_tracing(kind: str) -> bool:
 
     ``kind`` is the process kind (``server``, ``worker`` ...): it names the service unless
     ``OTEL_SERVICE_NAME`` does. A provider installed before (a test's, with an in-memory
-    exporter) is left in place. Later calls (a process that bootstraps several runtimes)
-    change nothing.
+    exporter) is left in place; so is the one a first call installed (a process that
+    bootstraps several runtimes).
     """
     with _lock:
-        if "recording" in _configured:
-            return bool(_configured["recording"])
         current = trace.get_tracer_provider()
         if not isinstance(current, trace.ProxyTracerProvider):
-            _configured["recording"] = not isinstance(current, trace.NoOpTracerProvider)
-            return bool(_configured["recording"])
+            return not isinstance(current, trace.NoOpTracerProvider)
         if export_endpoint() is None:
-            _configured["recording"] = False
             return False
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         from opentelemetry.sdk.resources import Resource
@@ -75,7 +71,6 @@ def configure_tracing(kind: str) -> bool:
         provider = TracerProvider(resource=Resource.create({"service.name": service}))
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
         trace.set_tracer_provider(provider)
-        _configured["recording"] = True
         return True
 
 
@@ -89,7 +84,11 @@ def flush_traces(timeout_millis: int = 5000) -> None:
 
 
 def tracer() -> trace.Tracer:
-    return trace.get_tracer(SCOPE)
+    """FLX's tracer (a proxy until a provider is installed, then the provider's)."""
+    if "tracer" not in _configured:
+        _configured["tracer"] = trace.get_tracer(SCOPE)
+    found: trace.Tracer = _configured["tracer"]
+    return found
 
 
 def current_carrier() -> dict[str, str]:
