@@ -13,6 +13,8 @@ from google.protobuf import json_format
 from google.protobuf.message import Message as ProtoMessage
 from pydantic import BaseModel
 
+from flx_grpc._errors import invalid_field
+
 M = TypeVar("M", bound=ProtoMessage)
 
 
@@ -59,8 +61,6 @@ def masked_changes(message: ProtoMessage, paths: Iterable[str]) -> dict[str, Any
     changes: dict[str, Any] = {}
     for path in paths:
         if path not in known:
-            from flx_grpc._errors import invalid_field
-
             raise invalid_field("update_mask", f"no field {path!r} can be changed")
         changes[path] = fields.get(path)
     return changes

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc import aio
 
+from flx_grpc._errors import invalid_field
+
 
 def peer_address(context: aio.ServicerContext[Any, Any]) -> str:
-    """The client's address (``ipv4:127.0.0.1:5000`` -> ``127.0.0.1``)."""
-    peer = context.peer() or "unknown"
+    """The client's address (``ipv4:127.0.0.1:5000`` -> ``127.0.0.1``; gRPC may write an
+    IPv6 address's brackets percent-encoded)."""
+    peer = unquote(context.peer() or "unknown")
     kind, _, rest = peer.partition(":")
     if kind == "ipv6":
         return rest.rpartition(":")[0].strip("[]") or "unknown"
@@ -37,8 +41,6 @@ def when(message: Any, field: str) -> datetime | None:
 
 
 def page_size(value: int, default: int, most: int) -> int:
-    from flx_grpc._errors import invalid_field
-
     if value < 0 or value > most:
         raise invalid_field("page_size", f"must be between 1 and {most} (0: {default})")
     return value or default
