@@ -43,8 +43,27 @@ def _check(name: str, probe: Any, timeout: float = 3.0) -> HealthCheck:
 
 def readiness_checks(runtime: Any) -> list[HealthCheck]:
     """What ``/health/ready`` probes (see the module's doc)."""
+    return [_check("database", lambda: _database(runtime)), *_services(runtime.settings)]
+
+
+def installation_checks(runtime: Any) -> list[HealthCheck]:
+    """What `flx doctor` probes (see the module's doc)."""
     settings: FlxSettings = runtime.settings
-    checks = [_check("database", lambda: _database(runtime))]
+    checks = [*readiness_checks(runtime), _disk(settings)]
+    checks.append(_check("scheduler", lambda: _scheduler(runtime)))
+    if settings.executor == "celery":
+        checks.append(_check("workers", lambda: _workers(runtime)))
+    return checks
+
+
+def checks_without_database(settings: FlxSettings) -> list[HealthCheck]:
+    """Those of `flx doctor`'s checks that need no database (when it cannot be reached)."""
+    return [*_services(settings), _disk(settings)]
+
+
+def _services(settings: FlxSettings) -> list[HealthCheck]:
+    """Redis when FLX_REDIS_URL is set; the broker when runs go to workers."""
+    checks = []
     if settings.redis_url:
         url = settings.redis_url
         checks.append(_check("redis", lambda: _redis(url)))
@@ -54,17 +73,10 @@ def readiness_checks(runtime: Any) -> list[HealthCheck]:
     return checks
 
 
-def installation_checks(runtime: Any) -> list[HealthCheck]:
-    """What `flx doctor` probes (see the module's doc)."""
+def _disk(settings: FlxSettings) -> HealthCheck:
     from flx_observability import disk_space
 
-    settings: FlxSettings = runtime.settings
-    checks = readiness_checks(runtime)
-    checks.append(_check("disk", disk_space(settings.home_path, settings.health_min_free_mb)))
-    checks.append(_check("scheduler", lambda: _scheduler(runtime)))
-    if settings.executor == "celery":
-        checks.append(_check("workers", lambda: _workers(runtime)))
-    return checks
+    return _check("disk", disk_space(settings.home_path, settings.health_min_free_mb))
 
 
 async def _database(runtime: Any) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import TYPE_CHECKING, Any
+from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 import click
 
@@ -20,7 +21,7 @@ async def diagnose(settings: FlxSettings) -> list[CheckResult]:
     """The installation's checks (``flx_cli.health_checks``) on a ``cli`` process of this
     machine. When that process cannot even be built (the database is away), the database
     check fails with the reason, the checks that need it say so, the others still run."""
-    from flx_cli.health_checks import installation_checks
+    from flx_cli.health_checks import checks_without_database, installation_checks
     from flx_core.bootstrap import bootstrap
     from flx_observability import run_checks
 
@@ -35,21 +36,11 @@ async def diagnose(settings: FlxSettings) -> list[CheckResult]:
             _failed(name, reason if name == "database" else "needs the database")
             for name in needing
         ]
-        return [failed[0], *await run_checks(_without_database(settings)), *failed[1:]]
+        return [failed[0], *await run_checks(checks_without_database(settings)), *failed[1:]]
     try:
         return await run_checks(installation_checks(runtime))
     finally:
         await runtime.aclose()
-
-
-def _without_database(settings: FlxSettings) -> list[Any]:
-    """The checks that need no database (Redis, broker, disk)."""
-    from types import SimpleNamespace
-
-    from flx_cli.health_checks import installation_checks
-
-    stand_in = SimpleNamespace(settings=settings, engine=None, url="", app=None)
-    return [c for c in installation_checks(stand_in) if c.name in ("redis", "broker", "disk")]
 
 
 def _failed(name: str, reason: str) -> CheckResult:
@@ -69,7 +60,7 @@ def doctor(cli: CliContext, wide: bool) -> None:
     Exits 1 when a check fails; each failure comes with a remedy."""
     results = asyncio.run(diagnose(cli.settings()))
     if cli.json:
-        print_json([r.__dict__ for r in results])
+        print_json([asdict(r) for r in results])
     else:
         print_table(
             "Health checks",
