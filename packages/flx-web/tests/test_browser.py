@@ -4,9 +4,10 @@ create a pipeline with a field error first, run it and follow its live log to th
 the dashboard's counts move, restore a state version, cancel a long run, and a viewer
 refused a write.
 
-One server and one browser for the module (its tests run in order on one worker). A failing
-step saves a screenshot and names its path in the failure. ``FLX_WEB_SCREENSHOTS=1`` also
-writes the README's two dashboard screenshots into docs/screenshots/.
+One server and one browser, and one test that goes through the flows in order (each builds
+on the one before). A failing step saves a screenshot and names its path in the failure.
+``FLX_WEB_SCREENSHOTS=1`` also writes the README's two dashboard screenshots into
+docs/screenshots/.
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ from typing import Any
 import pytest
 
 from flx_cli.testing import ServeProcess, serve_environment
-
-pytestmark = pytest.mark.xdist_group("web-browser")
 
 CHROMIUM = Path("/usr/bin/chromium")
 ADMIN, VIEWER = "admin@example.com", "viewer@example.com"
@@ -108,7 +107,16 @@ def new_pipeline(page: Any, name: str, config: dict[str, Any]) -> None:
     page.wait_for_url(f"**/pipelines/{name}/")
 
 
-def test_create_run_and_follow_a_pipeline_while_the_dashboard_moves(
+def test_the_dashboard_in_a_browser(browser: Any, server: ServeProcess, tmp_path: Path) -> None:
+    """The flows in order, on one server: each builds on what the one before left (the
+    viewer is made by the administrator, the state comes from the first run)."""
+    create_run_and_follow_a_pipeline_while_the_dashboard_moves(browser, server, tmp_path)
+    cancel_a_long_run(browser, server, tmp_path)
+    a_viewer_sees_no_write_control_and_a_hand_made_post_is_refused(browser, server)
+    dashboard_screenshots_at_desktop_and_phone_width(browser, server, tmp_path)
+
+
+def create_run_and_follow_a_pipeline_while_the_dashboard_moves(
     browser: Any, server: ServeProcess, tmp_path: Path
 ) -> None:
     assert f"dashboard: {server.url}/" in server.output  # flx serve says where it is
@@ -185,7 +193,7 @@ def test_create_run_and_follow_a_pipeline_while_the_dashboard_moves(
         assert page.get_by_role("link", name="sample").is_visible()
 
 
-def test_cancel_a_long_run(browser: Any, server: ServeProcess, tmp_path: Path) -> None:
+def cancel_a_long_run(browser: Any, server: ServeProcess, tmp_path: Path) -> None:
     page = log_in(browser, server, ADMIN)
     with screenshot_on_failure(page, "cancel"):
         config = {
@@ -203,7 +211,7 @@ def test_cancel_a_long_run(browser: Any, server: ServeProcess, tmp_path: Path) -
         assert page.locator("#retry-run").is_visible()
 
 
-def test_a_viewer_sees_no_write_control_and_a_hand_made_post_is_refused(
+def a_viewer_sees_no_write_control_and_a_hand_made_post_is_refused(
     browser: Any, server: ServeProcess
 ) -> None:
     page = log_in(browser, server, VIEWER, viewport={"width": 390, "height": 844})
@@ -233,7 +241,7 @@ def test_a_viewer_sees_no_write_control_and_a_hand_made_post_is_refused(
         assert page.locator("table.runs tbody tr").count() == 1  # no run was added
 
 
-def test_dashboard_screenshots_at_desktop_and_phone_width(
+def dashboard_screenshots_at_desktop_and_phone_width(
     browser: Any, server: ServeProcess, tmp_path: Path
 ) -> None:
     """The README's screenshots; written into docs/screenshots with FLX_WEB_SCREENSHOTS=1."""
