@@ -207,6 +207,17 @@ def test_doctor_lists_every_check_and_exits_1_when_one_fails(flx_home: Path) -> 
     assert "FLX_REDIS_URL" in results["redis"]["remedy"]
     assert results["database"]["ok"] and results["disk"]["ok"]
 
+    # A database it cannot even open: every check is still listed.
+    blocker = flx_home / "a-file"
+    blocker.write_text("")
+    away = doctor(flx_home, "--json", FLX_DATABASE_URL=f"sqlite:///{blocker}/x.db")
+    assert away.returncode == 1
+    results = {c["name"]: c for c in json.loads(away.stdout)}
+    assert list(results) == ["database", "disk", "scheduler"]
+    assert not results["database"]["ok"] and "FLX_DATABASE_URL" in results["database"]["remedy"]
+    assert results["scheduler"]["detail"] == "needs the database"
+    assert results["disk"]["ok"]
+
 
 def test_the_scheduler_check_reads_the_ticks_every_scheduler_records(flx_home: Path) -> None:
     """A scheduled pipeline and no scheduler: failing; once a scheduler went round (in
