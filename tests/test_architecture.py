@@ -40,6 +40,10 @@ def test_sqlalchemy_in_the_domain_breaks_a_contract(tmp_path: Path) -> None:
 def test_no_not_implemented_error_outside_abstract_methods() -> None:
     offenders = []
     for path in (ROOT / "packages").glob("*/src/**/*.py"):
+        if "_generated" in path.parts:
+            # grpcio's generated servicer bases answer UNIMPLEMENTED for a method no
+            # service overrides; the gRPC tests call every method of every service.
+            continue
         text = path.read_text(encoding="utf-8")
         if "NotImplementedError" in text:
             offenders.append(str(path.relative_to(ROOT)))
