@@ -8,12 +8,13 @@ handler ended with (an aborted call raises; its code is read from the context).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from contextlib import contextmanager
 from typing import Any
 
 import grpc
 
+from flx_observability.grpc_handlers import status_name, wrap_handler
 from flx_observability.tracing import continued, mark_failed, tracer
 
 _PROPAGATED = ("traceparent", "tracestate")
@@ -44,14 +45,7 @@ def _call_span(method: str, metadata: Any, context: Any) -> Any:
 def _finish(span: Any, context: Any, *, failed: bool) -> None:
     if not span.is_recording():
         return
-    code = None
-    try:
-        code = context.code()
-    except Exception:
-        code = None
-    if code is None:
-        code = grpc.StatusCode.UNKNOWN if failed else grpc.StatusCode.OK
-    name = code.name if isinstance(code, grpc.StatusCode) else str(code)
+    name = status_name(context, failed=failed)
     span.set_attribute("rpc.grpc.status_code", name)
     if name != "OK":
         mark_failed(span, name)
@@ -70,41 +64,4 @@ class TracingServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc
             return handler
         method = str(handler_call_details.method)
         metadata = handler_call_details.invocation_metadata
-        if handler.unary_unary or handler.stream_unary:
-            unary = handler.unary_unary or handler.stream_unary
-            factory = (
-                grpc.unary_unary_rpc_method_handler
-                if handler.unary_unary
-                else grpc.stream_unary_rpc_method_handler
-            )
-
-            async def single(request: Any, context: Any) -> Any:
-                with _call_span(method, metadata, context):
-                    return await unary(request, context)
-
-            return factory(
-                single,
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        streaming = handler.unary_stream or handler.stream_stream
-        factory = (
-            grpc.unary_stream_rpc_method_handler
-            if handler.unary_stream
-            else grpc.stream_stream_rpc_method_handler
-        )
-
-        async def stream(request: Any, context: Any) -> AsyncIterator[Any]:
-            with _call_span(method, metadata, context):
-                result = streaming(request, context)
-                if hasattr(result, "__aiter__"):
-                    async for item in result:
-                        yield item
-                else:
-                    await result
-
-        return factory(
-            stream,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        return wrap_handler(handler, lambda context: _call_span(method, metadata, context))
