@@ -1,5 +1,6 @@
-"""The `flx serve` process: the API application, the work that runs beside it, the probes
-of ``/health/ready``, and what is checked before the first request.
+"""The `flx serve` process: the API application (with the dashboard mounted at ``/`` and
+``/metrics``), the gRPC API and the work that run beside it, the probes of
+``/health/ready``, and what is checked before the first request.
 
 ``server_app`` is what one server process serves. With several uvicorn workers each worker
 is a process of its own started from an import string (``app_from_environment``), so

@@ -1,4 +1,5 @@
-"""`flx serve`: the REST API, and beside it the scheduler and (local executor) the runs.
+"""`flx serve`: the REST API, the dashboard, the gRPC API, and beside them the scheduler and
+(local executor) the runs.
 
 A process of its own (never the daemon), like `flx scheduler` and `flx worker`: it belongs
 in its caller's process tree. What one server process is made of, and how it stops, is in
@@ -86,7 +87,8 @@ def serve(
     shutdown_grace: float | None,
     only: str | None,
 ) -> None:
-    """Serve the REST API (docs at /docs) until SIGTERM or Ctrl-C.
+    """Serve the REST API (docs at /docs), the web dashboard (/) and Prometheus metrics
+    (/metrics) on the HTTP port, and the gRPC API on FLX_GRPC_PORT, until SIGTERM or Ctrl-C.
 
     With the local executor (the embedded default) the runs requested through the API run
     in this process, and the scheduler fires the pipelines' cron schedules here. With
