@@ -87,8 +87,9 @@ def browser() -> None:
     as root with apt (CI does); elsewhere those tests are skipped (failed under CI=true)."""
     if CHROMIUM.exists() or not shutil.which("apt-get") or os.geteuid() != 0:
         return
-    must("apt-get", "update")
-    must("apt-get", "install", "-y", "chromium")
+    quiet = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    must("apt-get", "update", env=quiet)
+    must("apt-get", "install", "-y", "chromium", env=quiet)
 
 
 def test(extra: list[str]) -> None:
