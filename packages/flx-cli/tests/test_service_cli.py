@@ -25,11 +25,14 @@ def wait_ended(flx: Any, execution_id: str, deadline: float = 60) -> dict[str, A
 
 
 def test_detach_prints_the_id_at_once_and_the_run_goes_on_in_the_background(cli: Any) -> None:
-    cli.add_fixture_pipeline("slow", rows=300, sleep=0.01, state_every=50)
+    gate = cli.work / "gate"
+    cli.add_fixture_pipeline("slow", rows=300, state_every=50, gate=str(gate))
     detached = cli("run", "slow", "--detach")
     execution_id = detached.stdout.strip()
     assert len(execution_id) == 32 and "flx execution logs" in detached.stderr
+    # The run waits at its gate: the command returned before it ended.
     assert cli.show(execution_id)["status"] in ("queued", "running")
+    gate.touch()
     followed = cli("execution", "logs", execution_id, "--follow")
     assert "tap_fixture: done" in followed.stdout
     shown = wait_ended(cli, execution_id)
@@ -115,13 +118,16 @@ def test_run_policy_options_are_kept_and_bad_values_refused(cli: Any) -> None:
 def test_a_run_whose_process_was_killed_is_reaped_and_retried_in_the_background(
     cli: Any,
 ) -> None:
-    cli.add_fixture_pipeline("slow", rows=200, sleep=0.02, state_every=20)
+    gate = cli.work / "gate"
+    cli.add_fixture_pipeline("slow", rows=200, state_every=20, gate=str(gate))
     cli("pipeline", "update", "slow", "--retries", "1", "--retry-delay", "0")
     proc = cli.start("run", "slow")
     try:
+        # The run waits at its gate until the process running it is killed.
         execution_id = cli.wait_running()
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=30)
+        gate.touch()
         listed = json.loads(cli("--json", "execution", "list", "-p", "slow").stdout)["items"]
         lost = next(e for e in listed if e["id"] == execution_id)
         assert lost["status"] == "failed"

@@ -2,11 +2,13 @@
 
 Config: rows (int), stream (str), sleep (seconds per row), fail_after (rows, then exit 1),
 garbage (emit a non-JSON line after the rows), orphan_record (RECORD of an unknown stream),
-state_every (rows between STATE messages), hang (sleep forever after the rows).
+state_every (rows between STATE messages), hang (sleep forever after the rows), gate (a
+path: after its first record the run waits until that file exists).
 Honours --state: resumes after the bookmark ``position``.
 """
 
 import json
+import os
 import sys
 import time
 
@@ -34,6 +36,11 @@ def main() -> None:
         + "\n"
     )
     for i in range(start, rows):
+        if config.get("gate") and i == start + 1:
+            # Holds the run after its first record until the test creates the gate file.
+            out.flush()
+            while not os.path.exists(config["gate"]):
+                time.sleep(0.05)
         if config.get("fail_after") is not None and i >= int(config["fail_after"]):
             sys.stderr.write(f"tap_fixture: simulated failure at row {i}\n")
             sys.exit(1)
